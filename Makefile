@@ -1,0 +1,112 @@
+# llmkit - build, test, demo, bench, install.
+#
+# Layout: lib/*.c -> build/libllm.a; cmd/llm-*.c -> build/bin/llm-*;
+# tests/unit/test_*.c -> build/tests/test_*; tests/bin/*.c -> build/tests/bin/*.
+# New files in those folders are picked up without editing this file.
+
+CC      ?= cc
+NVCC    ?= nvcc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+WARN    = -Wall -Wextra -Werror
+CPPFLAGS += -D_GNU_SOURCE -Ilib
+XCFLAGS = -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
+# Every Debian library the project links; --as-needed drops the ones a
+# given program does not use.
+LIBS    = -Wl,--as-needed -ljansson -lzstd -lz -lm -lpthread
+TESTLIBS = -lcmocka
+
+B = build
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+PROGS     := $(patsubst cmd/%.c,$(B)/bin/%,$(wildcard cmd/llm-*.c))
+UNIT      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+TESTBIN   := $(patsubst tests/bin/%.c,$(B)/tests/bin/%,$(wildcard tests/bin/*.c))
+CUDA_SRC  := $(wildcard kernels/*.cu)
+MAN1      := $(wildcard man/*.1)
+MAN5      := $(wildcard man/*.5)
+MAN7      := $(wildcard man/*.7)
+
+.PHONY: all deps test check-build demo bench install uninstall cuda clean
+
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(B)/libllm.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: $(B)/obj/cmd/%.o $(B)/libllm.a
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $< $(B)/libllm.a $(LIBS) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libllm.a
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $< $(B)/libllm.a $(TESTLIBS) $(LIBS) -o $@
+
+$(B)/tests/bin/%: $(B)/obj/tests/bin/%.o $(B)/libllm.a
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $< $(B)/libllm.a $(LIBS) -o $@
+
+# Installs missing Debian packages as root, or says what to run.
+deps:
+	@sh scripts/deps.sh
+
+check-build: $(PROGS) $(UNIT) $(TESTBIN)
+
+# Dependencies first, in their own make, so headers exist before compiling.
+test:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory check-build
+	@sh tests/run.sh
+
+demo:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory check-build
+	@sh pipelines/demo.sh
+
+bench:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory check-build
+	@sh bench/run.sh
+
+cuda:
+	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
+		echo "cuda: $(NVCC) not found; skipping the CUDA build"; \
+	elif [ -z "$(CUDA_SRC)" ]; then \
+		echo "cuda: no CUDA sources in kernels/ yet"; \
+	else \
+		mkdir -p $(B)/cuda && \
+		for f in $(CUDA_SRC); do \
+			echo "$(NVCC) -c $$f"; \
+			$(NVCC) -O2 -std=c++17 -Ilib \
+				-gencode arch=compute_90,code=sm_90 \
+				-gencode arch=compute_80,code=sm_80 \
+				-c $$f -o $(B)/cuda/$$(basename $$f .cu).o || exit 1; \
+		done; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/)
+
+uninstall:
+	rm -f $(PROGS:$(B)/bin/%=$(DESTDIR)$(PREFIX)/bin/%) \
+		$(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
+		$(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
+		$(MAN7:man/%=$(DESTDIR)$(PREFIX)/share/man/man7/%)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
