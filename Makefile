@@ -1,6 +1,7 @@
 # llmkit - build, test, demo, bench, install.
 #
-# Layout: lib/*.c -> build/libllm.a; cmd/llm-*.c -> build/bin/llm-*;
+# Layout (B=build by default; `make B=DIR` builds elsewhere):
+# lib/*.c -> build/libllm.a; cmd/llm-*.c -> build/bin/llm-*;
 # tests/unit/test_*.c -> build/tests/test_*; tests/bin/*.c -> build/tests/bin/*.
 # New files in those folders are picked up without editing this file.
 
@@ -15,7 +16,8 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib
 XCFLAGS = -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
 # Every Debian library the project links; --as-needed drops the ones a
 # given program does not use.
-LIBS    = -Wl,--as-needed -ljansson -lzstd -lz -lm -lpthread
+LIBS    = -Wl,--as-needed -ljansson -lzstd -lz -lxxhash -lpcre2-8 -lutf8proc \
+	  -lgumbo -lcurl -lopenblas -lm -lpthread
 TESTLIBS = -lcmocka
 
 B = build
@@ -64,17 +66,17 @@ check-build: $(PROGS) $(UNIT) $(TESTBIN)
 test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory check-build
-	@sh tests/run.sh
+	@LLM_BUILD=$(B) sh tests/run.sh
 
 demo:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory check-build
-	@sh pipelines/demo.sh
+	@LLM_BUILD=$(B) sh pipelines/demo.sh
 
 bench:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory check-build
-	@sh bench/run.sh
+	@LLM_BUILD=$(B) sh bench/run.sh
 
 cuda:
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \

@@ -28,6 +28,7 @@ libcmocka-dev
 bats
 gnuplot-nox
 jq
+bc
 python3
 mandoc
 "

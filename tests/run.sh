@@ -6,11 +6,14 @@
 # the same way: "ok" and "not ok" lines.  A test program that crashes before
 # reporting counts as one failure.
 cd "$(dirname "$0")/.." || exit 1
+# The build folder (make B=...) is passed down as LLM_BUILD.
+B="${LLM_BUILD:-build}"
+export LLM_BUILD="$B"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 fail_progs=0
 
-for t in build/tests/test_*; do
+for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	echo "# $t"
 	if ! CMOCKA_MESSAGE_OUTPUT=TAP "$t" > "$log.one" 2>&1; then

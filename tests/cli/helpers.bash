@@ -1,6 +1,7 @@
 # Shared set-up for the command-line tests (bats).
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-PATH="$ROOT/build/bin:$ROOT/build/tests/bin:$PATH"
+B="$ROOT/${LLM_BUILD:-build}"
+PATH="$B/bin:$B/tests/bin:$PATH"
 # shared/ sits beside the checkout, for developers and for CI.
 SHARED="${LLM_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 DATA="$SHARED/data"
