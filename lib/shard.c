@@ -119,6 +119,123 @@ int shard_file_hash(const char *path, char hex[33], struct llm_err *e)
 	return rc;
 }
 
+/* The header checks of shard_file_check, on the first 1024 bytes. */
+static int check_header(const char *path, const unsigned char *hdr,
+			uint64_t size, const struct manifest *m,
+			const struct shard_entry *ent, struct llm_err *e)
+{
+	uint32_t magic = get_u32(hdr), version = get_u32(hdr + 4);
+	uint64_t n = get_u32(hdr + 8);
+	uint32_t want_magic = m->width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32;
+	uint32_t want_version = m->width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32;
+	if (magic != want_magic || version != want_version)
+		return llm_err_set(e, "%s: header says magic %u version %u; expected %u version %u",
+				   path, magic, version, want_magic, want_version);
+	if (n != ent->tokens)
+		return llm_err_set(e, "%s: header counts %llu tokens, the manifest %llu",
+				   path, (unsigned long long)n, (unsigned long long)ent->tokens);
+	if (size != SHARD_HEADER_BYTES + n * m->width)
+		return llm_err_set(e, "%s: %llu bytes, expected %llu for %llu tokens",
+				   path, (unsigned long long)size,
+				   (unsigned long long)(SHARD_HEADER_BYTES + n * m->width),
+				   (unsigned long long)n);
+	return 0;
+}
+
+/* Check the ids of one block and count its end-of-text tokens. */
+static int check_ids(const char *path, const unsigned char *p, size_t ntok,
+		     uint64_t first, const struct manifest *m, uint64_t *docs,
+		     struct llm_err *e)
+{
+	for (size_t i = 0; i < ntok; i++) {
+		uint32_t id = m->width == 2 ? (uint32_t)(p[2 * i] | p[2 * i + 1] << 8)
+					    : get_u32(p + 4 * i);
+		if (id >= m->vocab)
+			return llm_err_set(e, "%s: byte %llu: token id %u is not below the vocabulary size %u",
+					   path,
+					   (unsigned long long)(SHARD_HEADER_BYTES + (first + i) * m->width),
+					   id, m->vocab);
+		*docs += id == m->eot;
+	}
+	return 0;
+}
+
+int shard_file_check(const char *dir, const struct manifest *m,
+		     const struct shard_entry *ent, shard_block_fn fn,
+		     void *ctx, struct llm_err *e)
+{
+	char *path = join(dir, ent->file);
+	int rc = -1;
+	unsigned char *block = NULL;
+	XXH3_state_t *st = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		llm_err_set(e, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Whole tokens per block, so no token straddles two reads. */
+	const size_t cap = (1 << 20) - (1 << 20) % m->width;
+	block = xmalloc(cap);
+	st = XXH3_createState();
+	XXH3_128bits_reset(st);
+	uint64_t size = (uint64_t)sb.st_size, off = 0, docs = 0;
+	while (off < size) {
+		size_t want = off == 0 ? SHARD_HEADER_BYTES
+				       : (size - off < cap ? (size_t)(size - off) : cap);
+		ssize_t r = pread(fd, block, want, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			llm_err_set(e, "%s: read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0 || (off == 0 && (size_t)r < want)) {
+			llm_err_set(e, "%s: too short for a shard header, or cut while being read",
+				    path);
+			goto out;
+		}
+		XXH3_128bits_update(st, block, (size_t)r);
+		if (off == 0) {
+			if (check_header(path, block, size, m, ent, e) < 0)
+				goto out;
+		} else {
+			size_t ntok = (size_t)r / m->width;
+			uint64_t first = (off - SHARD_HEADER_BYTES) / m->width;
+			if ((size_t)r % m->width) {
+				llm_err_set(e, "%s: changed while being read", path);
+				goto out;
+			}
+			if (check_ids(path, block, ntok, first, m, &docs, e) < 0 ||
+			    (fn && fn(ctx, block, ntok, e) < 0))
+				goto out;
+		}
+		off += (uint64_t)r;
+	}
+	if (size < SHARD_HEADER_BYTES) {
+		llm_err_set(e, "%s: too short for a shard header (%llu bytes)", path,
+			    (unsigned long long)size);
+		goto out;
+	}
+	char hex[33];
+	hex128(XXH3_128bits_digest(st), hex);
+	if (docs != ent->documents)
+		llm_err_set(e, "%s: holds %llu documents, the manifest says %llu", path,
+			    (unsigned long long)docs, (unsigned long long)ent->documents);
+	else if (strcmp(hex, ent->xxh3) != 0)
+		llm_err_set(e, "%s: xxh3 %s differs from the manifest's %s", path, hex,
+			    ent->xxh3);
+	else
+		rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	XXH3_freeState(st);
+	free(block);
+	free(path);
+	return rc;
+}
+
 struct shard_entry *manifest_add(struct manifest *m, const char *file,
 				 const char *split)
 {

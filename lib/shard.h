@@ -61,6 +61,22 @@ int shard_file_write(const char *dir, struct shard_entry *ent,
 /* xxh3-128 of a file's bytes as 32 hex digits. */
 int shard_file_hash(const char *path, char hex[33], struct llm_err *e);
 
+/*
+ * Read one shard of manifest m from end to end and check everything
+ * `llm-shard verify` promises: the header (magic and version for m->width,
+ * the count equal to ent->tokens), the file size, every id below m->vocab,
+ * the documents (end-of-text tokens) equal to ent->documents, and the
+ * xxh3-128 equal to ent->xxh3.  When fn is not NULL it is handed the token
+ * bytes as they are read, in order, in blocks of whole tokens (so before
+ * the checksum is known); a -1 from fn stops the scan.  Returns 0, or -1
+ * with a message naming the file and the first thing wrong.
+ */
+typedef int (*shard_block_fn)(void *ctx, const unsigned char *p, size_t ntok,
+			      struct llm_err *e);
+int shard_file_check(const char *dir, const struct manifest *m,
+		     const struct shard_entry *ent, shard_block_fn fn,
+		     void *ctx, struct llm_err *e);
+
 /* Read dir/manifest.json; -1 with a message naming the file on error. */
 int manifest_load(const char *dir, struct manifest *m, struct llm_err *e);
 /* Write dir/manifest.json atomically. */

@@ -53,13 +53,14 @@ int tok_write_header(struct output *o, const struct tok_header *h,
 	return output_write(o, hdr, sizeof hdr, e);
 }
 
-int tok_write_doc(struct output *o, const struct tok_header *h,
-		  const uint32_t *ids, size_t n, struct llm_err *e)
+/* Write end-of-text (when eot) then ids[0..n). */
+static int write_ids(struct output *o, const struct tok_header *h, int eot,
+		     const uint32_t *ids, size_t n, struct llm_err *e)
 {
 	/* Pack in blocks so a long document costs no large allocation. */
 	unsigned char block[4096 * 4];
 	size_t k = 0;
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = !eot; i <= n; i++) {
 		uint32_t id = i == 0 ? h->eot : ids[i - 1];
 		if (id >= h->vocab)
 			return llm_err_set(e, "token id %u is not below the vocabulary size %u",
@@ -76,6 +77,18 @@ int tok_write_doc(struct output *o, const struct tok_header *h,
 		}
 	}
 	return k ? output_write(o, block, k, e) : 0;
+}
+
+int tok_write_doc(struct output *o, const struct tok_header *h,
+		  const uint32_t *ids, size_t n, struct llm_err *e)
+{
+	return write_ids(o, h, 1, ids, n, e);
+}
+
+int tok_write_more(struct output *o, const struct tok_header *h,
+		   const uint32_t *ids, size_t n, struct llm_err *e)
+{
+	return write_ids(o, h, 0, ids, n, e);
 }
 
 struct tok_reader {
@@ -165,6 +178,50 @@ uint64_t tok_reader_offset(const struct tok_reader *r)
 	return r->offset;
 }
 
+/* Decode 64 2-byte ids into dst; returns the largest.  Two plain loops
+ * of fixed length, which the compiler vectorises. */
+static uint32_t decode64(const unsigned char *restrict q,
+			 uint32_t *restrict dst)
+{
+	for (size_t j = 0; j < 64; j++)
+		dst[j] = (uint32_t)(q[2 * j] | q[2 * j + 1] << 8);
+	uint32_t top = 0;
+	for (size_t j = 0; j < 64; j++)
+		top = dst[j] > top ? dst[j] : top;
+	return top;
+}
+
+/*
+ * Decode ids from q (avail tokens) into dst while they are ordinary: below
+ * the vocabulary size and not end-of-text.  Returns how many.  2-byte ids
+ * go 64 at a time while a block's largest id is below both limits
+ * (end-of-text is usually the last id); any other block is redone one id
+ * at a time.
+ */
+static size_t scan_ordinary(const unsigned char *restrict q, size_t avail,
+			    unsigned w, const struct tok_header *h,
+			    uint32_t *restrict dst)
+{
+	const uint32_t vocab = h->vocab, eot = h->eot;
+	const uint32_t lim = eot < vocab ? eot : vocab;
+	size_t i = 0;
+	while (i < avail) {
+		if (w == 2 && i + 64 <= avail && decode64(q + 2 * i, dst + i) < lim) {
+			i += 64;
+			continue;
+		}
+		size_t end = avail - i < 64 ? avail : i + 64;
+		for (; i < end; i++) {
+			uint32_t id = w == 2 ? (uint32_t)(q[2 * i] | q[2 * i + 1] << 8)
+					     : get_u32(q + 4 * i);
+			if (id >= vocab || id == eot)
+				return i;
+			dst[i] = id;
+		}
+	}
+	return i;
+}
+
 int tok_next_doc(struct tok_reader *r, const uint32_t **ids, size_t *n,
 		 struct llm_err *e)
 {
@@ -188,6 +245,24 @@ int tok_next_doc(struct tok_reader *r, const uint32_t **ids, size_t *n,
 				return 1;
 			}
 			continue;
+		}
+		/* Fast path: take the run of ordinary ids the buffer holds in
+		 * one tight loop; end-of-text or a bad id stops it and is
+		 * handled one token at a time below. */
+		if (r->started) {
+			size_t avail = (r->len - r->pos) / w;
+			if (r->cap - r->nids < avail) {
+				while (r->cap - r->nids < avail)
+					r->cap = r->cap ? r->cap * 2 : 4096;
+				r->ids = xrealloc(r->ids, r->cap * sizeof *r->ids);
+			}
+			size_t i = scan_ordinary(r->raw + r->pos, avail, w, &r->h,
+						 r->ids + r->nids);
+			r->nids += i;
+			r->pos += i * w;
+			r->offset += i * w;
+			if (i == avail)
+				continue;
 		}
 		const unsigned char *p = r->raw + r->pos;
 		uint32_t id = w == 2 ? (uint32_t)(p[0] | p[1] << 8) : get_u32(p);

@@ -50,6 +50,10 @@ int tok_write_header(struct output *o, const struct tok_header *h,
 /* Write end-of-text then ids[0..n).  Every id must be below h->vocab. */
 int tok_write_doc(struct output *o, const struct tok_header *h,
 		  const uint32_t *ids, size_t n, struct llm_err *e);
+/* Write ids[0..n) as more of the document begun last (no end-of-text), for
+ * a writer that has a long document in parts. */
+int tok_write_more(struct output *o, const struct tok_header *h,
+		   const uint32_t *ids, size_t n, struct llm_err *e);
 
 struct tok_reader;
 

@@ -63,9 +63,7 @@ size_t utf8_check(const char *str, size_t n)
 	return n;
 }
 
-/* Length of the maximal subpart of an ill-formed sequence at s: the longest
- * prefix that could still have begun a valid sequence, at least 1. */
-static size_t maximal_subpart(const unsigned char *s, size_t n)
+size_t utf8_maximal_subpart(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	unsigned lo = 0x80, hi = 0xBF;
@@ -102,7 +100,7 @@ size_t utf8_sanitize(struct buf *out, const char *str, size_t n)
 		i += good;
 		if (i < n) {
 			buf_append(out, "\xEF\xBF\xBD", 3);
-			i += maximal_subpart(s + i, n - i);
+			i += utf8_maximal_subpart(s + i, n - i);
 			fixed++;
 		}
 	}

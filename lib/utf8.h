@@ -21,6 +21,11 @@ int utf8_seq_len(const unsigned char *s, size_t n);
  * n bytes are valid. */
 size_t utf8_check(const char *s, size_t n);
 
+/* Length of the maximal subpart of an ill-formed sequence at s (n > 0
+ * bytes available): the longest prefix that could still have begun a valid
+ * sequence, 1 to 3 bytes.  It is the unit that one U+FFFD replaces. */
+size_t utf8_maximal_subpart(const unsigned char *s, size_t n);
+
 /* Append s to out with every invalid sequence replaced by U+FFFD, one per
  * maximal invalid subpart (the W3C/Unicode "best practice", as Python's
  * errors="replace" does).  Returns how many replacements were made. */
