@@ -17,7 +17,7 @@ XCFLAGS = -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
 # Every Debian library the project links; --as-needed drops the ones a
 # given program does not use.
 LIBS    = -Wl,--as-needed -ljansson -lzstd -lz -lxxhash -lpcre2-8 -lutf8proc \
-	  -lgumbo -lcurl -lopenblas -lm -lpthread
+	  -lgumbo -lcurl -lopenblas -lbz2 -lm -lpthread
 TESTLIBS = -lcmocka
 
 B = build

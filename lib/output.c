@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -22,6 +23,7 @@ struct output {
 	size_t len;
 	char *zbuf;		/* compressed bytes out of zstd */
 	size_t zcap;
+	int direct;		/* path is a device or pipe, written in place */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -34,7 +36,20 @@ struct output *output_open(const char *path, int zstd, struct llm_err *e)
 {
 	struct output *o = xcalloc(1, sizeof *o);
 	o->fd = 1;
-	if (path && strcmp(path, "-") != 0) {
+	struct stat st;
+	if (path && strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	    !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		/* A device or a pipe (-o /dev/null, a FIFO): renaming a file
+		 * over it would replace it, so write to it as it is. */
+		o->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (o->fd < 0) {
+			llm_err_set(e, "%s: %s", path, strerror(errno));
+			free(o);
+			return NULL;
+		}
+		o->path = xstrdup(path);
+		o->direct = 1;
+	} else if (path && strcmp(path, "-") != 0) {
 		o->path = xstrdup(path);
 		/* Same folder as the target, so rename(2) stays atomic. */
 		const char *slash = strrchr(path, '/');
@@ -142,6 +157,12 @@ static void release(struct output *o)
 int output_commit(struct output *o, struct llm_err *e)
 {
 	int r = flush(o, o->zc ? ZSTD_e_end : ZSTD_e_continue, e);
+	if (o->direct) {
+		if (close(o->fd) < 0 && r == 0)
+			r = llm_err_set(e, "%s: close: %s", o->path, strerror(errno));
+		release(o);
+		return r;
+	}
 	if (r == 0 && o->path) {
 		if (fsync(o->fd) < 0)
 			r = llm_err_set(e, "%s: fsync: %s", o->path, strerror(errno));
@@ -164,7 +185,7 @@ void output_abort(struct output *o)
 {
 	if (!o)
 		return;
-	if (!o->path) {
+	if (!o->path || o->direct) {
 		/* Standard output cannot be taken back: what was written so far
 		 * (whole documents, up to the failure) still goes out. */
 		struct llm_err ignored;

@@ -21,6 +21,7 @@ libpcre2-dev
 libjansson-dev
 libgumbo-dev
 libutf8proc-dev
+libbz2-dev
 libopenblas-dev
 libopenmpi-dev
 openmpi-bin
@@ -31,6 +32,7 @@ jq
 bc
 python3
 mandoc
+w3m
 "
 
 missing=""

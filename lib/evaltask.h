@@ -1,0 +1,130 @@
+/*
+ * evaltask.h - the inputs of llm-eval: text files of segments, and
+ * multiple-choice tasks turned into prompts the way lm-evaluation-harness
+ * builds them.
+ *
+ * Text files.  lines_read() reads a plain, gzip, zstd or bzip2 file (by
+ * content) as UTF-8 lines; invalid UTF-8 is an error naming the file and
+ * line.  LINES_RSTRIP removes all trailing whitespace from each line, as
+ * sacreBLEU does; LINES_CR removes a trailing '\r' only.
+ *
+ * Tasks.  Every task becomes a list of items -- a question, its choices and
+ * the gold answer -- loaded from:
+ *
+ *   hellaswag  llama.cpp's six-line text format (context, gold label, four
+ *              endings) or HellaSwag's own JSONL (ctx_a, ctx_b,
+ *              activity_label, endings, label); either way the harness's
+ *              preprocess() is applied (" [title]" -> ". ", "[...]"
+ *              removed, double spaces collapsed, stripped).  Query:
+ *              "<label>: <ctx_a> <Ctx_b>"; choices: the endings.
+ *   arc        JSONL {"query": "Question: ...", "choices": [...], "gold"}
+ *              (or "question" instead of "query"); query
+ *              "Question: <q>\nAnswer:".
+ *   mmlu       a folder with dev/ and test/ holding <subject>_dev.csv and
+ *              <subject>_test.csv (header question,choice0..3,answer with a
+ *              0-based answer), or one such CSV file; the dev split gives
+ *              the few-shot examples of each subject, in file order.
+ *   jsonl      generic: {"context": "...", "choices": ["...", ...],
+ *              "gold": N} with optional "id" and "delimiter" (default " ").
+ *
+ * Prompts (mc_context / mc_continuation), for item i with k shots:
+ *
+ *   [MMLU description "The following are ... about <subject>.\n\n"]
+ *   shot_1 "\n\n" ... shot_k "\n\n" question(i)
+ *
+ * where a shot is question(j) + delimiter + its gold answer; the
+ * continuation of choice c is delimiter + choice c.  In letter mode the
+ * question lists the choices as "\nA. ...\nB. ..." before "\nAnswer:" and
+ * the continuations are " A", " B", ...  MMLU shots are the first k of the
+ * subject's dev split; other tasks draw k other items of the same file
+ * with a seeded generator.  Malformed files are errors naming the file and
+ * line.  An item's id is its "id" field, else the line it starts on
+ * ("subject:line" for MMLU).
+ */
+#ifndef LLM_EVALTASK_H
+#define LLM_EVALTASK_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct llm_err;
+struct rng;
+
+/* ---- text files ---- */
+
+enum lines_mode { LINES_CR, LINES_RSTRIP };
+
+struct lines {
+	struct buf data;	/* every line, each NUL-terminated */
+	size_t *off, *len;
+	size_t n, cap;
+};
+
+/* Read path ("-" for stdin) into l (zeroed first).  0, or -1 with e set. */
+int lines_read(struct lines *l, const char *path, enum lines_mode mode,
+	       struct llm_err *e);
+static inline const char *lines_at(const struct lines *l, size_t i)
+{
+	return l->data.p + l->off[i];
+}
+void lines_free(struct lines *l);
+
+/* Read a whole file, decompressing gzip, zstd or bzip2 (by content). */
+int file_read_all(const char *path, struct buf *out, struct llm_err *e);
+
+/* ---- multiple-choice tasks ---- */
+
+enum mc_format { MC_HELLASWAG, MC_ARC, MC_MMLU, MC_JSONL };
+
+struct mc_item {
+	char *id;
+	char *question;		/* the query, without "\nAnswer:" etc. */
+	char **choices;
+	int nchoices;
+	int gold;
+	int subject;		/* MMLU: index into the task's subjects */
+	char *delimiter;	/* between context and continuation */
+};
+
+struct mc_task {
+	enum mc_format format;
+	struct mc_item *items;
+	size_t n, cap;
+	/* MMLU: subject names ("abstract_algebra") and their dev items. */
+	char **subjects;
+	struct mc_task *dev;	/* one task per subject, NULL when absent */
+	size_t nsubjects;
+};
+
+/* Guess the format of a --task argument: "hellaswag", "arc", "arc_easy",
+ * "arc_challenge", "mmlu" name the files under datadir; anything else is a
+ * path: a folder is MMLU, *.txt / *.bz2 HellaSwag, *.csv MMLU, JSONL by
+ * its first object's keys.  Fills *path (allocated).  -1 if unknown. */
+int mc_resolve(const char *task, const char *datadir, enum mc_format *fmt,
+	       char **path, struct llm_err *e);
+
+/* Load a task.  0, or -1 with "FILE:LINE: reason" in e. */
+int mc_load(struct mc_task *t, enum mc_format fmt, const char *path,
+	    struct llm_err *e);
+void mc_free(struct mc_task *t);
+
+/* Harness's HellaSwag preprocess(), appended to out. */
+void hellaswag_preprocess(const char *s, size_t n, struct buf *out);
+
+#define MC_MAX_SHOTS 64
+
+struct mc_prompt {
+	int shots;		/* 0 .. MC_MAX_SHOTS */
+	int letter;		/* "Answer:" + " A" .. instead of the text */
+};
+
+/* Append the context of item i to out (shots drawn from g when the task
+ * has no dev split; g may be NULL when shots is 0). */
+int mc_context(const struct mc_task *t, size_t i, const struct mc_prompt *p,
+	       struct rng *g, struct buf *out, struct llm_err *e);
+/* Append the continuation of choice c of item i. */
+void mc_continuation(const struct mc_task *t, size_t i, int c,
+		     const struct mc_prompt *p, struct buf *out);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * sample.h - choosing the next token from a model's logits, and generating.
+ *
+ * sample_token() applies, in this order: temperature (0 or less means
+ * greedy: the largest logit, the lowest id on ties), top-k (keep the k
+ * most likely; 0: all), top-p (keep the smallest set of most likely tokens
+ * whose probability reaches p; 1: all), then draws from what is left with
+ * one uniform number from the caller's crng stream, so a seed fixes the
+ * text.
+ */
+#ifndef LLM_SAMPLE_H
+#define LLM_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct crng;
+struct llm_err;
+struct model;
+
+struct sample_opts {
+	float temperature;
+	int top_k;
+	float top_p;
+};
+
+struct sampler;
+/* A sampler for vocabularies of up to V tokens (scratch space). */
+struct sampler *sampler_new(int V);
+void sampler_free(struct sampler *s);
+int sample_token(struct sampler *s, const float *logits, int V,
+		 const struct sample_opts *o, struct crng *r);
+
+/*
+ * Continue ctx[0..n) by up to max_new tokens, each fed back in; the model
+ * sees the last `context` tokens.  emit(arg, id) is called for each new
+ * token and may return non-zero to stop (an end-of-text, say).  Returns
+ * the number generated, or -1 with e set.
+ */
+long sample_generate(struct model *m, const uint32_t *ctx, size_t n,
+		     long max_new, const struct sample_opts *o, struct crng *r,
+		     int (*emit)(void *arg, uint32_t id), void *arg,
+		     struct llm_err *e);
+
+#endif

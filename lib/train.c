@@ -1,0 +1,654 @@
+/* train.c - the training loop; see train.h. */
+#include "train.h"
+#include "buf.h"
+#include "checkpoint.h"
+#include "crng.h"
+#include "err.h"
+#include "ops.h"
+#include "optim.h"
+#include "output.h"
+#include "shard.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ==== options ========================================================== */
+
+void train_opts_default(struct train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->batch = 4;
+	o->seq = 0;	/* the context, at most 64 */
+	o->steps = 100;
+	o->lr = 6e-4;
+	o->min_lr = 6e-5;
+	o->warmup = 0;
+	o->sched = SCHED_COSINE;
+	o->beta1 = 0.9;
+	o->beta2 = 0.95;
+	o->eps = 1e-8;
+	o->weight_decay = 0.1;
+	o->clip = 1.0;
+	o->eval_every = 0;
+	o->eval_batches = 20;
+	o->ckpt_every = 0;
+	o->keep = 2;
+	o->seed = 1337;
+}
+
+void train_opts_free(struct train_opts *o)
+{
+	free(o->data);
+	o->data = NULL;
+}
+
+enum otype { O_STR, O_INT, O_LONG, O_DBL, O_U64, O_SCHED, O_BOOL };
+
+struct odef {
+	const char *name;
+	enum otype type;
+	size_t off;
+	double min, max;
+};
+
+#define OPT(n, t, f, lo, hi) {n, t, offsetof(struct train_opts, f), lo, hi}
+static const struct odef odefs[] = {
+	OPT("data", O_STR, data, 0, 0),
+	OPT("batch", O_INT, batch, 1, 1 << 20),
+	OPT("seq", O_INT, seq, 1, 1 << 20),
+	OPT("steps", O_LONG, steps, 0, 1e15),
+	OPT("lr", O_DBL, lr, 0, 1e3),
+	OPT("min-lr", O_DBL, min_lr, 0, 1e3),
+	OPT("warmup", O_LONG, warmup, 0, 1e15),
+	OPT("decay-steps", O_LONG, decay_steps, 0, 1e15),
+	OPT("schedule", O_SCHED, sched, 0, 0),
+	OPT("beta1", O_DBL, beta1, 0, 0.999999),
+	OPT("beta2", O_DBL, beta2, 0, 0.999999),
+	OPT("adam-eps", O_DBL, eps, 0, 1),
+	OPT("weight-decay", O_DBL, weight_decay, 0, 1e3),
+	OPT("clip", O_DBL, clip, 0, 1e9),
+	OPT("decay-embeddings", O_BOOL, decay_embeddings, 0, 1),
+	OPT("batch-tokens", O_LONG, batch_tokens, 0, 1e15),
+	OPT("ramp-tokens", O_LONG, ramp_tokens, 0, 1e18),
+	OPT("eval-every", O_LONG, eval_every, 0, 1e15),
+	OPT("eval-batches", O_LONG, eval_batches, 1, 1e9),
+	OPT("checkpoint-every", O_LONG, ckpt_every, 0, 1e15),
+	OPT("keep", O_INT, keep, 0, 1e6),
+	OPT("seed", O_U64, seed, 0, 0),
+};
+#define NODEFS (sizeof odefs / sizeof *odefs)
+
+const char *const train_opt_names[] = {
+	"data", "batch", "seq", "steps", "lr", "min-lr", "warmup", "decay-steps",
+	"schedule", "beta1", "beta2", "adam-eps", "weight-decay", "clip",
+	"decay-embeddings", "batch-tokens", "ramp-tokens", "eval-every",
+	"eval-batches", "checkpoint-every", "keep", "seed", NULL};
+
+static const struct odef *odef_find(const char *name)
+{
+	for (size_t i = 0; i < NODEFS; i++)
+		if (strcmp(odefs[i].name, name) == 0)
+			return &odefs[i];
+	return NULL;
+}
+
+int train_opt_set(struct train_opts *o, const char *name, const char *value,
+		  struct llm_err *e)
+{
+	const struct odef *d = odef_find(name);
+	if (!d)
+		return -2;
+	char *p = (char *)o + d->off, *end;
+	errno = 0;
+	switch (d->type) {
+	case O_STR:
+		free(*(char **)p);
+		*(char **)p = xstrdup(value);
+		return 0;
+	case O_SCHED: {
+		int k = sched_parse(value);
+		if (k < 0)
+			return llm_err_set(e, "--%s: '%s' is not cosine, linear or constant",
+					   name, value);
+		*(int *)p = k;
+		return 0;
+	}
+	case O_U64: {
+		unsigned long long v = strtoull(value, &end, 10);
+		if (errno || end == value || *end || *value == '-')
+			return llm_err_set(e, "--%s: '%s' is not a whole number", name, value);
+		*(uint64_t *)p = v;
+		return 0;
+	}
+	default:
+		break;
+	}
+	double v = strtod(value, &end);
+	int whole = d->type != O_DBL;
+	if (errno || end == value || *end || isnan(v) || v < d->min || v > d->max ||
+	    (whole && v != floor(v)))
+		return llm_err_set(e, "--%s: '%s' is not a %s from %g to %g", name, value,
+				   whole ? "whole number" : "number", d->min, d->max);
+	if (d->type == O_INT || d->type == O_BOOL)
+		*(int *)p = (int)v;
+	else if (d->type == O_LONG)
+		*(long *)p = (long)v;
+	else
+		*(double *)p = v;
+	return 0;
+}
+
+json_t *train_opts_to_json(const struct train_opts *o)
+{
+	json_t *j = json_object();
+	for (size_t i = 0; i < NODEFS; i++) {
+		const struct odef *d = &odefs[i];
+		const char *p = (const char *)o + d->off;
+		json_t *v = NULL;
+		char buf[32];
+		switch (d->type) {
+		case O_STR:
+			v = *(char *const *)p ? json_string(*(char *const *)p) : json_null();
+			break;
+		case O_INT: case O_BOOL: v = json_integer(*(const int *)p); break;
+		case O_LONG: v = json_integer(*(const long *)p); break;
+		case O_DBL: v = json_real(*(const double *)p); break;
+		case O_SCHED: v = json_string(sched_name(*(const int *)p)); break;
+		case O_U64:
+			snprintf(buf, sizeof buf, "%llu", (unsigned long long)*(const uint64_t *)p);
+			v = json_string(buf);
+			break;
+		}
+		json_object_set_new(j, d->name, v);
+	}
+	return j;
+}
+
+int train_opts_from_json(struct train_opts *o, const json_t *j,
+			 struct llm_err *e)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)j, key, v) {
+		const struct odef *d = odef_find(key);
+		if (!d)
+			return llm_err_set(e, "unknown training option '%s'", key);
+		char *p = (char *)o + d->off;
+		if (json_is_null(v) && d->type == O_STR) {
+			free(*(char **)p);
+			*(char **)p = NULL;
+			continue;
+		}
+		char buf[64];
+		const char *text = buf;
+		if (json_is_string(v))
+			text = json_string_value(v);
+		else if (json_is_integer(v))
+			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+		else
+			return llm_err_set(e, "training option '%s' has a bad value", key);
+		if (train_opt_set(o, key, text, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ==== the run ========================================================== */
+
+struct split {
+	struct shard_set *s;
+	uint64_t nwin;		/* windows of seq+1 tokens, stride seq */
+};
+
+struct trainer {
+	struct train_opts o;
+	char *out;
+	struct pool *pool;
+	struct model *m;
+	struct optim opt;
+	struct adamw_cfg ac;
+	struct lr_sched sched;
+	struct split train, val;
+	uint64_t step, tokens, data_pos;
+	long full_accum;
+	uint32_t *ids;
+	int32_t *targets;
+	uint32_t *window;
+	FILE *log;
+	struct train_status st;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	struct buf b = {0};
+	buf_printf(&b, "%s/%s", dir, name);
+	return b.p;
+}
+
+/* Whether the manifest lists any shard of this split. */
+static int has_split(const char *dir, const char *split, struct llm_err *e)
+{
+	struct manifest m;
+	if (manifest_load(dir, &m, e) < 0)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; i < m.n; i++)
+		found |= strcmp(m.shards[i].split, split) == 0;
+	manifest_free(&m);
+	return found;
+}
+
+static int open_split(struct split *sp, const char *dir, const char *name, int seq,
+		      uint32_t vocab, struct llm_err *e)
+{
+	sp->s = shard_set_open(dir, name, e);
+	if (!sp->s)
+		return -1;
+	if (shard_set_vocab(sp->s) != vocab)
+		return llm_err_set(e, "%s: the shards' vocabulary is %u, the model's %u",
+				   dir, shard_set_vocab(sp->s), vocab);
+	uint64_t n = shard_set_ntokens(sp->s);
+	sp->nwin = n > 0 ? (n - 1) / (uint64_t)seq : 0;
+	if (sp->nwin == 0)
+		return llm_err_set(e, "%s: %llu %s tokens are too few for one sequence of %d",
+				   dir, (unsigned long long)n, name, seq);
+	return 0;
+}
+
+/* Read window w (seq+1 tokens) into ids/targets row b; check the ids. */
+static int read_window(struct trainer *t, const struct split *sp, uint64_t w,
+		       int b, struct llm_err *e)
+{
+	int T = t->o.seq;
+	if (shard_set_read(sp->s, w * (uint64_t)T, t->window, (size_t)T + 1, e) < 0)
+		return -1;
+	uint32_t V = (uint32_t)t->m->cfg.vocab;
+	for (int i = 0; i <= T; i++)
+		if (t->window[i] >= V)
+			return llm_err_set(e, "%s: token id %u at %llu is outside the vocabulary (%u)",
+					   t->o.data, t->window[i],
+					   (unsigned long long)(w * (uint64_t)T + (uint64_t)i), V);
+	for (int i = 0; i < T; i++) {
+		t->ids[b * T + i] = t->window[i];
+		t->targets[b * T + i] = (int32_t)t->window[i + 1];
+	}
+	return 0;
+}
+
+/* The next micro-batch of the shuffled training order. */
+static int next_batch(struct trainer *t, struct llm_err *e)
+{
+	uint64_t data_key = crng_key(t->o.seed, 0xDA7A);
+	for (int b = 0; b < t->o.batch; b++) {
+		uint64_t s = t->data_pos++;
+		uint64_t epoch = s / t->train.nwin, i = s % t->train.nwin;
+		uint64_t w = crng_permute(crng_key(data_key, epoch), t->train.nwin, i);
+		if (read_window(t, &t->train, w, b, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void status_init(struct train_status *s)
+{
+	memset(s, 0, sizeof *s);
+	s->val_loss = NAN;
+	s->loss = NAN;
+}
+
+/* Cut log.jsonl back to the lines of steps <= step (atomically). */
+static int trim_log(const char *path, uint64_t step, struct llm_err *e)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	struct buf keep = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		json_int_t s = json_integer_value(json_object_get(j, "step"));
+		json_decref(j);
+		if (j && s >= 0 && (uint64_t)s <= step)
+			buf_append(&keep, line, (size_t)n);
+	}
+	free(line);
+	fclose(f);
+	int rc = atomic_write_file(path, keep.p ? keep.p : "", keep.len, e);
+	buf_free(&keep);
+	return rc;
+}
+
+static int setup_data(struct trainer *t, struct model_config *c, struct llm_err *e)
+{
+	const char *dir = t->o.data;
+	if (!dir)
+		return llm_err_set(e, "no --data folder");
+	struct shard_set *probe = shard_set_open(dir, "train", e);
+	if (!probe)
+		return -1;
+	uint32_t v = shard_set_vocab(probe);
+	shard_set_close(probe);
+	if (c->vocab == 0)
+		c->vocab = (int)v;
+	if (t->o.seq == 0)
+		t->o.seq = c->context < 64 ? c->context : 64;
+	if (t->o.seq > c->context)
+		return llm_err_set(e, "--seq %d is longer than the context %d", t->o.seq,
+				   c->context);
+	if (open_split(&t->train, dir, "train", t->o.seq, (uint32_t)c->vocab, e) < 0)
+		return -1;
+	int hv = has_split(dir, "val", e);
+	if (hv < 0)
+		return -1;
+	if (hv && open_split(&t->val, dir, "val", t->o.seq, (uint32_t)c->vocab, e) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup_out(struct trainer *t, int resuming, struct llm_err *e)
+{
+	if (mkdir(t->out, 0777) < 0 && errno != EEXIST)
+		return llm_err_set(e, "%s: %s", t->out, strerror(errno));
+	char *latest = path_in(t->out, "latest.ckpt"), *log = path_in(t->out, "log.jsonl");
+	struct stat st;
+	int rc = 0;
+	if (!resuming && lstat(latest, &st) == 0)
+		rc = llm_err_set(e, "%s already holds a run (latest.ckpt); continue it with --resume or choose another --out",
+				 t->out);
+	else if (resuming)
+		rc = trim_log(log, t->step, e);
+	if (rc == 0) {
+		t->log = fopen(log, resuming ? "a" : "w");
+		if (!t->log)
+			rc = llm_err_set(e, "%s: %s", log, strerror(errno));
+	}
+	free(latest);
+	free(log);
+	return rc;
+}
+
+struct trainer *trainer_new(const struct train_opts *o,
+			    const struct model_config *cfg, const char *out,
+			    const struct ckpt *resume, const struct ckpt *init,
+			    struct pool *pool, struct llm_err *e)
+{
+	struct trainer *t = xcalloc(1, sizeof *t);
+	t->o = *o;
+	t->o.data = o->data ? xstrdup(o->data) : NULL;
+	t->out = xstrdup(out);
+	t->pool = pool;
+	status_init(&t->st);
+	struct model_config c = *cfg;
+	if (setup_data(t, &c, e) < 0)
+		goto fail;
+	o = &t->o;	/* with seq resolved */
+	if (o->batch_tokens % ((long)o->batch * o->seq)) {
+		llm_err_set(e, "--batch-tokens %ld is not a multiple of --batch x --seq = %ld",
+			    o->batch_tokens, (long)o->batch * o->seq);
+		goto fail;
+	}
+	t->full_accum = o->batch_tokens ? o->batch_tokens / ((long)o->batch * o->seq) : 1;
+	t->m = model_new(&c, pool, e);
+	if (!t->m)
+		goto fail;
+	optim_init(&t->opt, t->m->nparams);
+	const struct ckpt *from = resume ? resume : init;
+	if (from && ckpt_load_model(from, t->m, e) < 0)
+		goto fail;
+	if (!from)
+		model_init(t->m, o->seed);
+	if (resume) {
+		struct ckpt_train ts;
+		if (ckpt_load_optim(resume, &t->opt, e) < 0)
+			goto fail;
+		ckpt_train_state(resume, &ts);
+		t->step = ts.step;
+		t->tokens = ts.tokens;
+		t->data_pos = ts.data_pos;
+	}
+	if (setup_out(t, resume != NULL, e) < 0)
+		goto fail;
+	model_zero_grad(t->m);
+	t->ac = (struct adamw_cfg){(float)o->beta1, (float)o->beta2, (float)o->eps,
+				   (float)o->weight_decay,
+				   MT_DECAY | (o->decay_embeddings ? MT_EMBED : 0)};
+	t->sched = (struct lr_sched){(enum sched_kind)o->sched, o->lr, o->min_lr, o->warmup,
+				     o->decay_steps ? o->decay_steps : o->steps};
+	size_t N = (size_t)o->batch * o->seq;
+	t->ids = xmalloc(N * sizeof *t->ids);
+	t->targets = xmalloc(N * sizeof *t->targets);
+	t->window = xmalloc(((size_t)o->seq + 1) * sizeof *t->window);
+	t->st.steps = o->steps;
+	t->st.step = (long)t->step;
+	t->st.tokens = t->tokens;
+	return t;
+fail:
+	trainer_free(t);
+	return NULL;
+}
+
+void trainer_free(struct trainer *t)
+{
+	if (!t)
+		return;
+	if (t->log)
+		fclose(t->log);
+	model_free(t->m);
+	optim_free(&t->opt);
+	shard_set_close(t->train.s);
+	shard_set_close(t->val.s);
+	free(t->ids);
+	free(t->targets);
+	free(t->window);
+	free(t->out);
+	train_opts_free(&t->o);
+	free(t);
+}
+
+struct model *trainer_model(struct trainer *t)
+{
+	return t->m;
+}
+
+const struct train_status *trainer_status(const struct trainer *t)
+{
+	return &t->st;
+}
+
+double trainer_eval(struct trainer *t, struct llm_err *e)
+{
+	if (!t->val.s)
+		return NAN;
+	const struct train_opts *o = &t->o;
+	struct model_run run = {0, 0};
+	double sum = 0;
+	for (long k = 0; k < o->eval_batches; k++) {
+		for (int b = 0; b < o->batch; b++) {
+			uint64_t w = ((uint64_t)k * (uint64_t)o->batch + (uint64_t)b) % t->val.nwin;
+			if (read_window(t, &t->val, w, b, e) < 0)
+				return NAN;
+		}
+		float loss;
+		if (model_forward(t->m, t->ids, t->targets, o->batch, o->seq, &run, &loss, e) < 0)
+			return NAN;
+		sum += loss;
+	}
+	return sum / (double)o->eval_batches;
+}
+
+/* Micro-batches in this step: the full count, or fewer while ramping. */
+static long accum_now(const struct trainer *t)
+{
+	long full = t->full_accum;
+	if (t->o.ramp_tokens <= 0 || t->tokens >= (uint64_t)t->o.ramp_tokens || full == 1)
+		return full;
+	long a = 1 + (long)((double)(full - 1) * (double)t->tokens / (double)t->o.ramp_tokens);
+	return a < full ? a : full;
+}
+
+static int ckpt_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove the oldest ckpt-*.ckpt beyond `keep`. */
+static void prune(struct trainer *t)
+{
+	if (t->o.keep <= 0)
+		return;
+	DIR *d = opendir(t->out);
+	if (!d)
+		return;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (strncmp(de->d_name, "ckpt-", 5) == 0 && len > 10 &&
+		    strcmp(de->d_name + len - 5, ".ckpt") == 0) {
+			names = xrealloc(names, (n + 1) * sizeof *names);
+			names[n++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, ckpt_cmp);
+	for (size_t i = 0; i + (size_t)t->o.keep < n; i++) {
+		char *p = path_in(t->out, names[i]);
+		unlink(p);
+		free(p);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int checkpoint(struct trainer *t, struct llm_err *e)
+{
+	char name[64];
+	snprintf(name, sizeof name, "ckpt-%08llu.ckpt", (unsigned long long)t->step);
+	char *path = path_in(t->out, name);
+	struct ckpt_train ts = {t->step, t->tokens, t->data_pos, t->o.seed,
+				train_opts_to_json(&t->o)};
+	int rc = ckpt_save(path, t->m, &t->opt, &ts, e);
+	json_decref(ts.options);
+	free(path);
+	if (rc < 0)
+		return -1;
+	/* Point latest.ckpt at it: a new link renamed over the old one. */
+	char *tmp = path_in(t->out, ".latest.ckpt.tmp"), *latest = path_in(t->out, "latest.ckpt");
+	unlink(tmp);
+	if (symlink(name, tmp) < 0 || rename(tmp, latest) < 0)
+		rc = llm_err_set(e, "%s: %s", latest, strerror(errno));
+	free(tmp);
+	free(latest);
+	if (rc == 0)
+		prune(t);
+	return rc;
+}
+
+static void log_step(struct trainer *t)
+{
+	const struct train_status *s = &t->st;
+	fprintf(t->log,
+		"{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,\"tokens\":%llu,"
+		"\"batch_tokens\":%ld,\"ms\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
+		s->step, s->loss, s->lr, s->grad_norm, (unsigned long long)s->tokens,
+		(long)s->accum * t->o.batch * t->o.seq, s->ms, s->tokens_per_s, s->gflops);
+	if (!isnan(s->val_loss))
+		fprintf(t->log, "{\"step\":%ld,\"val_loss\":%.9g}\n", s->step, s->val_loss);
+	fflush(t->log);
+}
+
+/* One optimizer step. */
+static int step(struct trainer *t, struct llm_err *e)
+{
+	const struct train_opts *o = &t->o;
+	struct model *m = t->m;
+	double t0 = now();
+	long accum = accum_now(t);
+	double lr = lr_at(&t->sched, (long)t->step);
+	uint64_t step_key = crng_key(o->seed, t->step + 1);
+	double loss_sum = 0;
+	for (long k = 0; k < accum; k++) {
+		if (next_batch(t, e) < 0)
+			return -1;
+		struct model_run run = {1, crng_key(step_key, (uint64_t)k)};
+		float loss;
+		if (model_forward(m, t->ids, t->targets, o->batch, o->seq, &run, &loss, e) < 0)
+			return -1;
+		model_backward(m, 1.0f / (float)accum);
+		loss_sum += loss;
+	}
+	double loss = loss_sum / (double)accum;
+	if (!isfinite(loss))
+		return llm_err_set(e, "the loss is %g at step %llu; try a lower --lr", loss,
+				   (unsigned long long)t->step + 1);
+	double norm = grad_norm(t->pool, m->grads, m->nparams);
+	adamw_step(t->pool, &t->opt, m->params, m->grads, m->tensors, m->ntensors, &t->ac,
+		   (float)lr, clip_factor(norm, (float)o->clip), 1);
+	uint64_t ntok = (uint64_t)accum * (uint64_t)o->batch * (uint64_t)o->seq;
+	t->step++;
+	t->tokens += ntok;
+	double secs = now() - t0;
+	struct train_status *s = &t->st;
+	s->step = (long)t->step;
+	s->tokens = t->tokens;
+	s->accum = (int)accum;
+	s->loss = loss;
+	s->lr = lr;
+	s->grad_norm = norm;
+	s->ms = secs * 1e3;
+	s->tokens_per_s = (double)ntok / secs;
+	s->gflops = model_train_flops_per_token(&m->cfg, o->seq) * (double)ntok / secs / 1e9;
+	s->val_loss = NAN;
+	return 0;
+}
+
+int trainer_run(struct trainer *t, volatile sig_atomic_t *stop, long limit,
+		void (*progress)(void *ctx, const struct train_status *s),
+		void *ctx, struct llm_err *e)
+{
+	const struct train_opts *o = &t->o;
+	long done = 0;
+	while ((long)t->step < o->steps) {
+		if (step(t, e) < 0)
+			return -1;
+		int last = (long)t->step == o->steps;
+		if ((o->eval_every && t->step % (uint64_t)o->eval_every == 0) || last) {
+			t->st.val_loss = trainer_eval(t, e);
+			if (t->val.s && isnan(t->st.val_loss))
+				return -1;
+		}
+		log_step(t);
+		if (progress)
+			progress(ctx, &t->st);
+		done++;
+		int stopping = (stop && *stop) || (limit > 0 && done >= limit);
+		if ((o->ckpt_every && t->step % (uint64_t)o->ckpt_every == 0) || last ||
+		    stopping)
+			if (checkpoint(t, e) < 0)
+				return -1;
+		if (stopping && !last)
+			return 1;
+	}
+	return 0;
+}

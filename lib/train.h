@@ -1,0 +1,118 @@
+/*
+ * train.h - the training loop: data order, gradient accumulation, batch
+ * ramp-up, learning-rate schedule, AdamW, validation, logs, checkpoints.
+ *
+ * Data: the train split of a shard folder (shard.h, memory-mapped) is cut
+ * into windows of seq+1 tokens with stride seq (inputs and next-token
+ * targets).  Each epoch visits every window once in the order of a
+ * pseudo-random permutation keyed by (seed, epoch) (crng_permute), so the
+ * position in the data is one number, data_pos, the sequences taken so far.
+ * Validation reads the first eval_batches x batch windows of the val split
+ * in order, without dropout.
+ *
+ * A step: accum micro-batches of batch x seq tokens, each forward and
+ * backward with the loss scaled by 1/accum (so the gradient is that of the
+ * mean over the whole batch), dropout keyed by (seed, step, micro-batch);
+ * then clipping, AdamW at lr_at(step), gradients cleared.  accum is
+ * batch_tokens / (batch x seq), ramped up linearly from 1 over the first
+ * ramp_tokens tokens.  Every step appends one JSON line to OUT/log.jsonl:
+ *
+ *   {"step":N,"loss":L,"lr":R,"grad_norm":G,"tokens":T,"batch_tokens":B,
+ *    "ms":M,"tokens_per_s":S,"gflops":F}
+ *
+ * and validation adds {"step":N,"val_loss":V}.  Checkpoints (checkpoint.h)
+ * go to OUT/ckpt-NNNNNNNN.ckpt, with OUT/latest.ckpt a symbolic link to
+ * the newest; the oldest beyond `keep` are removed.
+ *
+ * Resuming loads weights, moments, step, token count and data position and
+ * cuts log.jsonl back to the checkpoint's step: the run then continues the
+ * same loss curve bit for bit (same options, same machine, any -j).
+ */
+#ifndef LLM_TRAIN_H
+#define LLM_TRAIN_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct ckpt;
+struct llm_err;
+struct pool;
+
+struct train_opts {
+	char *data;		/* shard folder */
+	int batch, seq;		/* micro-batch: sequences, tokens each (seq 0:
+				 * the context, at most 64) */
+	long steps;		/* optimizer steps in all */
+	double lr, min_lr;
+	long warmup, decay_steps;	/* decay_steps 0: steps */
+	int sched;		/* enum sched_kind */
+	double beta1, beta2, eps, weight_decay, clip;
+	int decay_embeddings;	/* weight decay on embeddings too */
+	long batch_tokens;	/* tokens per step; 0: one micro-batch */
+	long ramp_tokens;	/* batch ramp-up; 0: none */
+	long eval_every, eval_batches;
+	long ckpt_every;	/* 0: only at the end */
+	int keep;		/* checkpoints kept; 0: all */
+	uint64_t seed;
+};
+
+/* nanoGPT/llm.c-like defaults. */
+void train_opts_default(struct train_opts *o);
+void train_opts_free(struct train_opts *o);
+/* Set the option called name (the long option without "--") from text;
+ * -1 with a message for a bad value, -2 for an unknown name. */
+int train_opt_set(struct train_opts *o, const char *name, const char *value,
+		  struct llm_err *e);
+/* All options as JSON, and back (unknown keys are errors). */
+json_t *train_opts_to_json(const struct train_opts *o);
+int train_opts_from_json(struct train_opts *o, const json_t *j,
+			 struct llm_err *e);
+/* Names of the options train_opt_set takes, NULL-terminated. */
+extern const char *const train_opt_names[];
+
+/* What the loop reports after each step. */
+struct train_status {
+	long step, steps;
+	uint64_t tokens;
+	int accum;
+	double loss, lr, grad_norm, ms, tokens_per_s, gflops;
+	double val_loss;	/* NAN when this step did not validate */
+};
+
+struct trainer;
+
+/*
+ * Set up a run writing to out.  Exactly one of: resume (continue that
+ * checkpoint's run), init (its weights, fresh optimizer and data), or
+ * neither (cfg, initialised from the seed).  cfg->vocab 0 takes the
+ * shards' vocabulary; any other value must equal it.  A fresh run refuses
+ * an out folder that already holds one.
+ */
+struct trainer *trainer_new(const struct train_opts *o,
+			    const struct model_config *cfg, const char *out,
+			    const struct ckpt *resume, const struct ckpt *init,
+			    struct pool *pool, struct llm_err *e);
+void trainer_free(struct trainer *t);
+struct model *trainer_model(struct trainer *t);
+
+/*
+ * Train until opts.steps, or until *stop becomes non-zero (checked after
+ * each step), or after `limit` steps of this call (0: no limit); a
+ * checkpoint is written when it stops early.  progress, if not NULL, is
+ * called after every step.  Returns 0 when done, 1 when stopped early,
+ * -1 on error.
+ */
+int trainer_run(struct trainer *t, volatile sig_atomic_t *stop, long limit,
+		void (*progress)(void *ctx, const struct train_status *s),
+		void *ctx, struct llm_err *e);
+
+/* Mean validation loss now (NAN without a val split). */
+double trainer_eval(struct trainer *t, struct llm_err *e);
+
+/* The last status, for a summary. */
+const struct train_status *trainer_status(const struct trainer *t);
+
+#endif

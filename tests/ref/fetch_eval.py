@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""fetch_eval.py - score llm-fetch's main-text extraction on annotated pages.
+
+Usage:
+    python3 tests/ref/fetch_eval.py [--bin build/bin/llm-fetch] [--pages] DIR...
+
+Each DIR holds pages NAME.html beside NAME.html.expected.json, in the gold
+format of trafilatura's evaluation (../shared/data/html/trafilatura/cache
+and eval): "with" lists snippets the main text must contain, "without"
+snippets of boilerplate it must not contain.  The script runs llm-fetch on
+the pages, then prints, over all pages together:
+
+  - with found / without absent: the share of "with" snippets found in the
+    text and of "without" snippets absent from it;
+  - precision, recall, F1 and accuracy as trafilatura's evaluate.py counts
+    them (a found "with" snippet is a true positive, a found "without" one
+    a false positive);
+  - a 4-gram shingle F1: the word 4-grams of the "with" snippets are the
+    reference body and those of the "without" snippets known boilerplate;
+    recall is the share of reference shingles in the output, precision the
+    share of output shingles that are reference ones among those that are
+    either.  This is the shingle matching of article-extraction benchmarks
+    restricted to the text that is annotated.
+
+Text is compared after Unicode NFC and white-space collapsing, so a line
+break where the snippet has a space is not a miss.  Standard library only;
+rerun it after changing lib/extract.c.  --pages lists the worst pages.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+
+
+def norm(s):
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", s)).strip()
+
+
+def shingles(text, n=4):
+    w = norm(text).lower().split()
+    if len(w) < n:
+        return {tuple(w)} if w else set()
+    return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+
+def run(binary, files):
+    out = {}
+    # Batches keep the command line short.
+    for i in range(0, len(files), 200):
+        batch = files[i:i + 200]
+        p = subprocess.run([binary, "--on-error=skip"] + batch,
+                           capture_output=True, check=False)
+        if p.returncode != 0:
+            sys.exit("fetch_eval: %s failed: %s" % (binary, p.stderr.decode(errors="replace")))
+        # split("\n"), not splitlines(): U+2028 may be inside a string.
+        for line in p.stdout.decode("utf-8").split("\n"):
+            if not line:
+                continue
+            d = json.loads(line)
+            path = d.get("metadata", {}).get("fetch", {}).get("path") or d.get("file")
+            out[path] = d["text"]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(os.environ.get("LLM_BUILD", "build"), "bin", "llm-fetch"))
+    ap.add_argument("--results", help="JSONL with file and text, instead of running --bin")
+    ap.add_argument("--pages", action="store_true", help="list the pages with misses")
+    ap.add_argument("dirs", nargs="+")
+    a = ap.parse_args()
+
+    gold = {}
+    for d in a.dirs:
+        for exp in sorted(glob.glob(os.path.join(d, "*.expected.json"))):
+            page = exp[:-len(".expected.json")]
+            if os.path.exists(page):
+                gold[page] = json.load(open(exp, encoding="utf-8"))
+    if a.results:
+        texts = {}
+        for line in open(a.results, encoding="utf-8"):
+            d = json.loads(line)
+            texts[d["file"]] = d["text"]
+    else:
+        texts = run(a.bin, sorted(gold))
+
+    tp = fn = fp = tn = 0
+    sh_tp = sh_ref = sh_fp = 0
+    worst = []
+    for page, g in sorted(gold.items()):
+        text = norm(texts.get(page, ""))
+        miss = [s for s in g.get("with", []) if norm(s) not in text]
+        extra = [s for s in g.get("without", []) if norm(s) and norm(s) in text]
+        n_with = len(g.get("with", []))
+        n_without = len(g.get("without", []))
+        tp += n_with - len(miss)
+        fn += len(miss)
+        fp += len(extra)
+        tn += n_without - len(extra)
+        ref = set()
+        for s in g.get("with", []):
+            ref |= shingles(s)
+        bad = set()
+        for s in g.get("without", []):
+            bad |= shingles(s)
+        bad -= ref
+        out = shingles(text)
+        sh_tp += len(ref & out)
+        sh_ref += len(ref)
+        sh_fp += len(bad & out)
+        if miss or extra:
+            worst.append((len(miss) + len(extra), page, miss, extra))
+
+    prec = tp / max(tp + fp, 1)
+    rec = tp / max(tp + fn, 1)
+    f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+    acc = (tp + tn) / max(tp + tn + fp + fn, 1)
+    sp = sh_tp / max(sh_tp + sh_fp, 1)
+    sr = sh_tp / max(sh_ref, 1)
+    sf = 2 * sp * sr / max(sp + sr, 1e-9)
+    print("pages %d, snippets: %d with, %d without" % (len(gold), tp + fn, fp + tn))
+    print("with found     %.4f" % rec)
+    print("without absent %.4f" % (tn / max(tn + fp, 1)))
+    print("precision %.4f  recall %.4f  F1 %.4f  accuracy %.4f" % (prec, rec, f1, acc))
+    print("shingle precision %.4f  recall %.4f  F1 %.4f" % (sp, sr, sf))
+    if a.pages:
+        for n, page, miss, extra in sorted(worst, reverse=True):
+            print("\n%s: %d missing, %d extra" % (os.path.basename(page), len(miss), len(extra)))
+            for s in miss:
+                print("  - " + norm(s)[:150])
+            for s in extra:
+                print("  + " + norm(s)[:150])
+
+
+if __name__ == "__main__":
+    main()
