@@ -61,18 +61,24 @@ static const char usage[] =
 
 /* ---- shared helpers ---- */
 
-/* Write one JSON value as a line to out, or fail the run. */
-static void emit(const struct cli *c, struct output *out, json_t *v)
+/* Write n bytes to out, or fail the run. */
+static void put(const struct cli *c, struct output *out, const char *p,
+		size_t n)
 {
 	struct llm_err e;
-	char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	size_t n = strlen(s);
-	s[n] = '\n';	/* json_dumps leaves room for the NUL we replace */
-	if (output_write(out, s, n + 1, &e) < 0) {
-		free(s);
+	if (output_write(out, p, n, &e) < 0) {
 		output_abort(out);
 		cli_fatal(c, "%s", e.msg);
 	}
+}
+
+/* Write one JSON value as a line to out, or fail the run. */
+static void emit(const struct cli *c, struct output *out, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	size_t n = strlen(s);
+	s[n] = '\n';	/* json_dumps leaves room for the NUL we replace */
+	put(c, out, s, n + 1);
 	free(s);
 	json_decref(v);
 }
@@ -93,6 +99,24 @@ static void close_out(const struct cli *c, struct output *o)
 		cli_fatal(c, "%s", e.msg);
 }
 
+/* Write j (dropping the reference) as a file of its own, atomically. */
+static void write_json(const struct cli *c, const char *path, json_t *j,
+		       size_t flags)
+{
+	struct llm_err e;
+	char *txt = json_dumps(j, flags);
+	struct buf b = {0};
+	buf_puts(&b, txt);
+	buf_putc(&b, '\n');
+	free(txt);
+	if (atomic_write_file(path, b.p, b.len, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
+	buf_free(&b);
+	json_decref(j);
+}
+
+#define JSON_FILE (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
+
 /* The one-line summary on stderr and --stats. */
 static int finish(struct cli *c, const char *what, size_t n)
 {
@@ -100,22 +124,53 @@ static int finish(struct cli *c, const char *what, size_t n)
 	double secs = cli_elapsed(c);
 	fprintf(stderr, "%s: %zu %s, %.2f s\n", c->prog, n, what, secs);
 	if (c->stats_path) {
-		struct llm_err e;
 		json_object_set_new(c->stats, "program", json_string(c->prog));
 		json_object_set_new(c->stats, what, json_integer((json_int_t)n));
 		json_object_set_new(c->stats, "seconds", json_real(secs));
-		char *s = json_dumps(c->stats, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-		struct buf b = {0};
-		buf_puts(&b, s);
-		buf_putc(&b, '\n');
-		free(s);
-		if (atomic_write_file(c->stats_path, b.p, b.len, &e) < 0)
-			cli_fatal(c, "%s", e.msg);
-		buf_free(&b);
+		write_json(c, c->stats_path, c->stats,
+			   JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	} else {
+		json_decref(c->stats);
 	}
-	json_decref(c->stats);
 	c->stats = NULL;
 	return EXIT_OK;
+}
+
+/* Line i of a JSONL file as a JSON value; a line that does not parse, or
+ * that check (when given) finds wrong, stops the run at path:line. */
+static json_t *jsonl_at(const struct cli *c, const struct lines *l, size_t i,
+			const char *path, const char *(*check)(const json_t *))
+{
+	json_error_t je;
+	json_t *o = json_loadb(lines_at(l, i), l->len[i], 0, &je);
+	const char *why = !o ? je.text : check ? check(o) : NULL;
+	if (why)
+		cli_fatal(c, "%s:%zu: %s", path, i + 1, why);
+	return o;
+}
+
+/* Every non-blank line of a JSONL file, checked as jsonl_at() does. */
+static json_t **jsonl_read(const struct cli *c, const char *path,
+			   const char *(*check)(const json_t *), size_t *n)
+{
+	struct lines l;
+	struct llm_err e;
+	if (lines_read(&l, path, LINES_CR, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
+	json_t **v = xcalloc(l.n ? l.n : 1, sizeof *v);
+	*n = 0;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.len[i] != 0)
+			v[(*n)++] = jsonl_at(c, &l, i, path, check);
+	lines_free(&l);
+	return v;
+}
+
+static void jsonl_free(json_t **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(v[i]);
+	free(v);
 }
 
 /* Hypothesis and reference files, line-aligned. */
@@ -181,6 +236,103 @@ static json_t *num(double v)
 	return json_real(v);
 }
 
+/* ---- options ---- */
+
+/* What the options several commands share set; the defaults are the
+ * caller's (args_init). */
+struct args {
+	struct cli c;
+	struct segs s;			/* --hyp, --ref */
+	int sentence;			/* --sentence */
+	const char *model, *tok;	/* --model, -m */
+	const char *task, *datadir;	/* --task, --data-dir */
+	struct mc_prompt p;		/* --shots, --letter */
+	long limit;			/* --limit, -1 for all */
+	uint32_t seed;			/* --seed */
+	const char *json;		/* --json */
+	struct judge j;			/* --judge, --judge-timeout */
+};
+
+/* getopt ids of the shared options; a command's own start at OPT_OWN
+ * (and stay below CLI_OPT_STATS). */
+enum {
+	OPT_HYP = 0x100, OPT_REF, OPT_SENTENCE, OPT_MODEL, OPT_TASK, OPT_DATA_DIR,
+	OPT_SHOTS, OPT_LETTER, OPT_LIMIT, OPT_SEED, OPT_JSON, OPT_JUDGE, OPT_JTIME,
+	OPT_OWN = 0x200
+};
+
+#define OPT_ARG(name, id) {name, required_argument, NULL, id}
+#define OPT_FLAG(name, id) {name, no_argument, NULL, id}
+#define SEG_OPTIONS OPT_ARG("hyp", OPT_HYP), OPT_ARG("ref", OPT_REF)
+#define TASK_OPTIONS							\
+	OPT_ARG("task", OPT_TASK), OPT_ARG("data-dir", OPT_DATA_DIR),	\
+	OPT_ARG("shots", OPT_SHOTS), OPT_FLAG("letter", OPT_LETTER),	\
+	OPT_ARG("limit", OPT_LIMIT), OPT_ARG("seed", OPT_SEED)
+#define JUDGE_OPTIONS OPT_ARG("judge", OPT_JUDGE), OPT_ARG("judge-timeout", OPT_JTIME)
+#define OPT_END {NULL, 0, NULL, 0}
+
+static void args_init(struct args *a, const char *prog, const char *usage)
+{
+	cli_init(&a->c, prog, usage);
+	a->datadir = getenv("LLM_EVAL_DATA");
+	a->limit = -1;
+	a->j.timeout = 60;
+}
+
+/* Store a shared option in a; 0 if opt is not one. */
+static int shared_option(struct args *a, int opt, const char *arg)
+{
+	struct cli *c = &a->c;
+	switch (opt) {
+	case OPT_HYP: a->s.hyp_path = arg; break;
+	case OPT_REF: add_ref(c, &a->s, arg); break;
+	case OPT_SENTENCE: a->sentence = 1; break;
+	case OPT_MODEL: a->model = arg; break;
+	case 'm': a->tok = arg; break;
+	case OPT_TASK: a->task = arg; break;
+	case OPT_DATA_DIR: a->datadir = arg; break;
+	case OPT_SHOTS: a->p.shots = (int)cli_long(c, "--shots", arg, 0, MC_MAX_SHOTS); break;
+	case OPT_LETTER: a->p.letter = 1; break;
+	case OPT_LIMIT: a->limit = cli_long(c, "--limit", arg, 1, LONG_MAX); break;
+	case OPT_SEED: a->seed = (uint32_t)cli_long(c, "--seed", arg, 0, 4294967295L); break;
+	case OPT_JSON: a->json = arg; break;
+	case OPT_JUDGE: a->j.cmd = arg; break;
+	case OPT_JTIME: a->j.timeout = cli_double(c, "--judge-timeout", arg, 0.001, 86400); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+/* The next of the command's own options (its id, optarg its argument),
+ * or -1 after the last; shared and common ones are handled here. */
+static int next_option(struct args *a, int argc, char **argv,
+		       const char *shortopts, const struct option *lo)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if (opt >= OPT_OWN && opt < CLI_OPT_STATS)
+			return opt;
+		if (!shared_option(a, opt, optarg))
+			cli_option(&a->c, opt, optarg);
+	}
+	return -1;
+}
+
+static void no_operands(const struct args *a, int argc, char **argv)
+{
+	if (optind < argc)
+		cli_usage_error(&a->c, "unexpected argument '%s'", argv[optind]);
+}
+
+/* For a command with no options of its own. */
+static void parse_shared(struct args *a, int argc, char **argv,
+			 const char *shortopts, const struct option *lo)
+{
+	while (next_option(a, argc, argv, shortopts, lo) != -1)
+		;
+	no_operands(a, argc, argv);
+}
+
 /* ---- bleu ---- */
 
 static const char bleu_usage[] =
@@ -220,84 +372,74 @@ static json_t *bleu_json(const struct bleu_opts *o, const struct bleu_score *s,
 
 static int cmd_bleu(int argc, char **argv)
 {
-	struct cli c;
-	cli_init(&c, "llm-eval bleu", bleu_usage);
-	struct segs s = {0};
+	struct args a = {0};
+	args_init(&a, "llm-eval bleu", bleu_usage);
+	struct cli *c = &a.c;
+	struct segs *s = &a.s;
 	struct bleu_opts o;
 	bleu_opts_default(&o);
-	int sentence = 0;
-	enum { HYP = 1, REF, TOK, SMOOTH, SVAL, LOWER, EFF, MAXN, SENT };
+	enum { TOK = OPT_OWN, SMOOTH, SVAL, LOWER, EFF, MAXN };
 	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"hyp", required_argument, NULL, HYP},
-		{"ref", required_argument, NULL, REF},
-		{"tokenize", required_argument, NULL, TOK},
-		{"smooth", required_argument, NULL, SMOOTH},
-		{"smooth-value", required_argument, NULL, SVAL},
-		{"lowercase", no_argument, NULL, LOWER},
-		{"effective-order", no_argument, NULL, EFF},
-		{"max-ngram", required_argument, NULL, MAXN},
-		{"sentence", no_argument, NULL, SENT},
-		{NULL, 0, NULL, 0},
+		CLI_LONG_OPTIONS, SEG_OPTIONS,
+		OPT_ARG("tokenize", TOK), OPT_ARG("smooth", SMOOTH),
+		OPT_ARG("smooth-value", SVAL), OPT_FLAG("lowercase", LOWER),
+		OPT_FLAG("effective-order", EFF), OPT_ARG("max-ngram", MAXN),
+		OPT_FLAG("sentence", OPT_SENTENCE), OPT_END,
 	};
 	static const char *const toks[] = {"13a", "intl", "char", "none"};
 	static const char *const smooths[] = {"exp", "floor", "add-k", "none"};
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT, lo, NULL)) != -1) {
+	while ((opt = next_option(&a, argc, argv, CLI_SHORT, lo)) != -1) {
 		switch (opt) {
-		case HYP: s.hyp_path = optarg; break;
-		case REF: add_ref(&c, &s, optarg); break;
 		case TOK:
 			for (o.tok = 0; o.tok < 4 && strcmp(optarg, toks[o.tok]); o.tok++)
 				;
 			if (o.tok == 4)
-				cli_usage_error(&c, "--tokenize: '%s' is not 13a, intl, char or none", optarg);
+				cli_usage_error(c, "--tokenize: '%s' is not 13a, intl, char or none", optarg);
 			break;
 		case SMOOTH:
 			for (o.smooth = 0; o.smooth < 4 && strcmp(optarg, smooths[o.smooth]); o.smooth++)
 				;
 			if (o.smooth == 4)
-				cli_usage_error(&c, "--smooth: '%s' is not exp, floor, add-k or none", optarg);
+				cli_usage_error(c, "--smooth: '%s' is not exp, floor, add-k or none", optarg);
 			break;
-		case SVAL: o.smooth_value = cli_double(&c, "--smooth-value", optarg, 0, 1e9); break;
+		case SVAL: o.smooth_value = cli_double(c, "--smooth-value", optarg, 0, 1e9); break;
 		case LOWER: o.lowercase = 1; break;
 		case EFF: o.effective_order = 1; break;
-		case MAXN: o.max_order = (int)cli_long(&c, "--max-ngram", optarg, 1, BLEU_MAX_ORDER); break;
-		case SENT: sentence = 1; break;
-		default: cli_option(&c, opt, optarg); break;
+		case MAXN: o.max_order = (int)cli_long(c, "--max-ngram", optarg, 1, BLEU_MAX_ORDER); break;
 		}
 	}
-	if (optind < argc)
-		cli_usage_error(&c, "unexpected argument '%s'", argv[optind]);
+	no_operands(&a, argc, argv);
+	int sentence = a.sentence;
 	if (sentence)
 		o.effective_order = 1;
-	load_segs(&c, &s, LINES_RSTRIP);
+	load_segs(c, s, LINES_RSTRIP);
 
 	struct bleu *b = bleu_new(&o);
-	struct output *out = open_out(&c);
+	struct output *out = open_out(c);
 	struct bleu_stats sum = {0}, seg;
 	struct bleu_score score;
 	const char *refs[MAX_REFS];
 	size_t lens[MAX_REFS];
-	for (size_t i = 0; i < s.hyp.n; i++) {
-		seg_refs(&s, i, refs, lens);
-		bleu_segment(b, lines_at(&s.hyp, i), s.hyp.len[i], refs, lens,
-			     s.nrefs, &seg);
+	for (size_t i = 0; i < s->hyp.n; i++) {
+		seg_refs(s, i, refs, lens);
+		bleu_segment(b, lines_at(&s->hyp, i), s->hyp.len[i], refs, lens,
+			     s->nrefs, &seg);
 		if (sentence) {
 			bleu_compute(&o, &seg, &score);
-			emit(&c, out, bleu_json(&o, &score, s.nrefs));
+			emit(c, out, bleu_json(&o, &score, s->nrefs));
 		}
 		bleu_stats_add(&sum, &seg, o.max_order);
 	}
 	if (!sentence) {
 		bleu_compute(&o, &sum, &score);
-		emit(&c, out, bleu_json(&o, &score, s.nrefs));
+		emit(c, out, bleu_json(&o, &score, s->nrefs));
 	}
-	close_out(&c, out);
+	close_out(c, out);
 	bleu_free(b);
-	size_t n = s.hyp.n;
-	free_segs(&s);
-	return finish(&c, "segments", n);
+	size_t n = s->hyp.n;
+	free_segs(s);
+	return finish(c, "segments", n);
 }
 
 /* ---- chrf ---- */
@@ -330,67 +472,56 @@ static json_t *chrf_json(const struct chrf_opts *o, double score, int nrefs)
 
 static int cmd_chrf(int argc, char **argv)
 {
-	struct cli c;
-	cli_init(&c, "llm-eval chrf", chrf_usage);
-	struct segs s = {0};
+	struct args a = {0};
+	args_init(&a, "llm-eval chrf", chrf_usage);
+	struct cli *c = &a.c;
+	struct segs *s = &a.s;
 	struct chrf_opts o;
 	chrf_opts_default(&o);
-	int sentence = 0;
-	enum { HYP = 1, REF, CORD, WORD, BETA, WS, EPS, LOWER, SENT };
+	enum { CORD = OPT_OWN, WORD, BETA, WS, EPS, LOWER };
 	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"hyp", required_argument, NULL, HYP},
-		{"ref", required_argument, NULL, REF},
-		{"char-order", required_argument, NULL, CORD},
-		{"word-order", required_argument, NULL, WORD},
-		{"beta", required_argument, NULL, BETA},
-		{"whitespace", no_argument, NULL, WS},
-		{"eps-smoothing", no_argument, NULL, EPS},
-		{"lowercase", no_argument, NULL, LOWER},
-		{"sentence", no_argument, NULL, SENT},
-		{NULL, 0, NULL, 0},
+		CLI_LONG_OPTIONS, SEG_OPTIONS,
+		OPT_ARG("char-order", CORD), OPT_ARG("word-order", WORD),
+		OPT_ARG("beta", BETA), OPT_FLAG("whitespace", WS),
+		OPT_FLAG("eps-smoothing", EPS), OPT_FLAG("lowercase", LOWER),
+		OPT_FLAG("sentence", OPT_SENTENCE), OPT_END,
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT, lo, NULL)) != -1) {
+	while ((opt = next_option(&a, argc, argv, CLI_SHORT, lo)) != -1) {
 		switch (opt) {
-		case HYP: s.hyp_path = optarg; break;
-		case REF: add_ref(&c, &s, optarg); break;
-		case CORD: o.char_order = (int)cli_long(&c, "--char-order", optarg, 0, 16); break;
-		case WORD: o.word_order = (int)cli_long(&c, "--word-order", optarg, 0, 16); break;
-		case BETA: o.beta = (double)cli_long(&c, "--beta", optarg, 0, 100); break;
+		case CORD: o.char_order = (int)cli_long(c, "--char-order", optarg, 0, 16); break;
+		case WORD: o.word_order = (int)cli_long(c, "--word-order", optarg, 0, 16); break;
+		case BETA: o.beta = (double)cli_long(c, "--beta", optarg, 0, 100); break;
 		case WS: o.whitespace = 1; break;
 		case EPS: o.eps_smoothing = 1; break;
 		case LOWER: o.lowercase = 1; break;
-		case SENT: sentence = 1; break;
-		default: cli_option(&c, opt, optarg); break;
 		}
 	}
-	if (optind < argc)
-		cli_usage_error(&c, "unexpected argument '%s'", argv[optind]);
+	no_operands(&a, argc, argv);
 	if (o.char_order + o.word_order == 0)
-		cli_usage_error(&c, "--char-order and --word-order are both 0");
-	load_segs(&c, &s, LINES_RSTRIP);
+		cli_usage_error(c, "--char-order and --word-order are both 0");
+	load_segs(c, s, LINES_RSTRIP);
 
 	struct chrf *ch = chrf_new(&o);
-	struct output *out = open_out(&c);
+	struct output *out = open_out(c);
 	struct chrf_stats sum = {{0}}, seg;
 	const char *refs[MAX_REFS];
 	size_t lens[MAX_REFS];
-	for (size_t i = 0; i < s.hyp.n; i++) {
-		seg_refs(&s, i, refs, lens);
-		chrf_segment(ch, lines_at(&s.hyp, i), s.hyp.len[i], refs, lens,
-			     s.nrefs, &seg);
-		if (sentence)
-			emit(&c, out, chrf_json(&o, chrf_compute(&o, &seg), s.nrefs));
+	for (size_t i = 0; i < s->hyp.n; i++) {
+		seg_refs(s, i, refs, lens);
+		chrf_segment(ch, lines_at(&s->hyp, i), s->hyp.len[i], refs, lens,
+			     s->nrefs, &seg);
+		if (a.sentence)
+			emit(c, out, chrf_json(&o, chrf_compute(&o, &seg), s->nrefs));
 		chrf_stats_add(&o, &sum, &seg);
 	}
-	if (!sentence)
-		emit(&c, out, chrf_json(&o, chrf_compute(&o, &sum), s.nrefs));
-	close_out(&c, out);
+	if (!a.sentence)
+		emit(c, out, chrf_json(&o, chrf_compute(&o, &sum), s->nrefs));
+	close_out(c, out);
 	chrf_free(ch);
-	size_t n = s.hyp.n;
-	free_segs(&s);
-	return finish(&c, "segments", n);
+	size_t n = s->hyp.n;
+	free_segs(s);
+	return finish(c, "segments", n);
 }
 
 /* ---- rouge ---- */
@@ -409,45 +540,18 @@ static const char rouge_usage[] =
 	"  --seed S           resampling seed, as np.random.seed(S) (0)\n"
 	"  -o FILE, --stats FILE\n";
 
-/* Pairs from --jsonl: hypothesis and references of each line. */
-struct pairs {
-	json_t **obj;
-	size_t n, cap;
-};
-
-static void load_pairs(const struct cli *c, const char *path, struct pairs *p)
+/* A --jsonl line: "hyp" a string, "ref" one or a list of them. */
+static const char *check_pair(const json_t *o)
 {
-	struct lines l;
-	struct llm_err e;
-	if (lines_read(&l, path, LINES_CR, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.len[i] == 0)
-			continue;
-		json_error_t je;
-		json_t *o = json_loadb(lines_at(&l, i), l.len[i], 0, &je);
-		json_t *r = json_object_get(o, "ref");
-		const char *why = NULL;
-		if (!o)
-			why = je.text;
-		else if (!json_is_string(json_object_get(o, "hyp")))
-			why = "\"hyp\" is missing or not a string";
-		else if (!json_is_string(r) && !(json_is_array(r) && json_array_size(r) > 0))
-			why = "\"ref\" is not a string or a non-empty array of strings";
-		for (size_t k = 0; !why && json_is_array(r) && k < json_array_size(r); k++)
-			if (!json_is_string(json_array_get(r, k)))
-				why = "\"ref\" holds a value that is not a string";
-		if (why)
-			cli_fatal(c, "%s:%zu: %s", path, i + 1, why);
-		if (p->n == p->cap) {
-			p->cap = p->cap ? p->cap * 2 : 256;
-			p->obj = xrealloc(p->obj, p->cap * sizeof *p->obj);
-		}
-		p->obj[p->n++] = o;
-	}
-	lines_free(&l);
-	if (p->n == 0)
-		cli_fatal(c, "%s: no pairs", path);
+	json_t *r = json_object_get(o, "ref");
+	if (!json_is_string(json_object_get(o, "hyp")))
+		return "\"hyp\" is missing or not a string";
+	if (!json_is_string(r) && !(json_is_array(r) && json_array_size(r) > 0))
+		return "\"ref\" is not a string or a non-empty array of strings";
+	for (size_t k = 0; json_is_array(r) && k < json_array_size(r); k++)
+		if (!json_is_string(json_array_get(r, k)))
+			return "\"ref\" holds a value that is not a string";
+	return NULL;
 }
 
 static json_t *score_json(const struct rouge_score *s)
@@ -511,67 +615,79 @@ static json_t *rouge_summary(const struct rouge_run *o,
 	return res;
 }
 
-static void parse_rouge_opts(struct cli *c, int argc, char **argv,
-			     struct rouge_run *o, struct segs *s,
-			     const char **jsonl)
+/* The hypothesis and references of pair i, from --jsonl or the files. */
+static int rouge_pair(const struct args *a, const char *jsonl, json_t **pairs,
+		      size_t i, const char **hyp, size_t *hlen,
+		      const char **refs, size_t *lens)
 {
-	struct llm_err e;
-	enum { HYP = 1, REF, JSONL, TYPES, STEM, BOOT, CONF, SEED };
-	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"hyp", required_argument, NULL, HYP},
-		{"ref", required_argument, NULL, REF},
-		{"jsonl", required_argument, NULL, JSONL},
-		{"types", required_argument, NULL, TYPES},
-		{"stem", no_argument, NULL, STEM},
-		{"bootstrap", required_argument, NULL, BOOT},
-		{"confidence", required_argument, NULL, CONF},
-		{"seed", required_argument, NULL, SEED},
-		{NULL, 0, NULL, 0},
-	};
-	o->ntypes = rouge_parse_types("rouge1,rouge2,rougeL,rougeLsum", o->types, &e);
-	o->confidence = 0.95;
-	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT, lo, NULL)) != -1) {
-		switch (opt) {
-		case HYP: s->hyp_path = optarg; break;
-		case REF: add_ref(c, s, optarg); break;
-		case JSONL: *jsonl = optarg; break;
-		case TYPES:
-			if ((o->ntypes = rouge_parse_types(optarg, o->types, &e)) < 0)
-				cli_usage_error(c, "--types: %s", e.msg);
-			break;
-		case STEM: o->stem = 1; break;
-		case BOOT: o->nboot = (int)cli_long(c, "--bootstrap", optarg, 1, 10000000); break;
-		case CONF: o->confidence = cli_double(c, "--confidence", optarg, 0, 1); break;
-		case SEED: o->seed = (uint32_t)cli_long(c, "--seed", optarg, 0, 4294967295L); break;
-		default: cli_option(c, opt, optarg); break;
-		}
+	if (!jsonl) {
+		*hyp = lines_at(&a->s.hyp, i);
+		*hlen = a->s.hyp.len[i];
+		seg_refs(&a->s, i, refs, lens);
+		return a->s.nrefs;
 	}
-	if (optind < argc)
-		cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (*jsonl && (s->hyp_path || s->nrefs))
-		cli_usage_error(c, "give either --jsonl or --hyp and --ref, not both");
-	if (!*jsonl && !s->hyp_path)
-		cli_usage_error(c, "--jsonl FILE or --hyp FILE --ref FILE is required");
+	json_t *h = json_object_get(pairs[i], "hyp");
+	json_t *rf = json_object_get(pairs[i], "ref");
+	*hyp = json_string_value(h);
+	*hlen = json_string_length(h);
+	int nrefs = json_is_string(rf) ? 1 : (int)json_array_size(rf);
+	if (nrefs > MAX_REFS)
+		cli_fatal(&a->c, "%s: pair %zu has more than %d references",
+			  jsonl, i + 1, MAX_REFS);
+	for (int k = 0; k < nrefs; k++) {
+		json_t *x = json_is_string(rf) ? rf : json_array_get(rf, (size_t)k);
+		refs[k] = json_string_value(x);
+		lens[k] = json_string_length(x);
+	}
+	return nrefs;
 }
 
 static int cmd_rouge(int argc, char **argv)
 {
-	struct cli c;
-	cli_init(&c, "llm-eval rouge", rouge_usage);
+	struct args a = {0};
+	args_init(&a, "llm-eval rouge", rouge_usage);
+	struct cli *c = &a.c;
 	struct rouge_run o = {0};
-	struct segs s = {0};
-	struct pairs p = {0};
+	struct llm_err e;
 	const char *jsonl = NULL;
-	parse_rouge_opts(&c, argc, argv, &o, &s, &jsonl);
+	enum { JSONL = OPT_OWN, TYPES, STEM, BOOT, CONF };
+	static const struct option lo[] = {
+		CLI_LONG_OPTIONS, SEG_OPTIONS,
+		OPT_ARG("jsonl", JSONL), OPT_ARG("types", TYPES),
+		OPT_FLAG("stem", STEM), OPT_ARG("bootstrap", BOOT),
+		OPT_ARG("confidence", CONF), OPT_ARG("seed", OPT_SEED), OPT_END,
+	};
+	o.ntypes = rouge_parse_types("rouge1,rouge2,rougeL,rougeLsum", o.types, &e);
+	o.confidence = 0.95;
+	int opt;
+	while ((opt = next_option(&a, argc, argv, CLI_SHORT, lo)) != -1) {
+		switch (opt) {
+		case JSONL: jsonl = optarg; break;
+		case TYPES:
+			if ((o.ntypes = rouge_parse_types(optarg, o.types, &e)) < 0)
+				cli_usage_error(c, "--types: %s", e.msg);
+			break;
+		case STEM: o.stem = 1; break;
+		case BOOT: o.nboot = (int)cli_long(c, "--bootstrap", optarg, 1, 10000000); break;
+		case CONF: o.confidence = cli_double(c, "--confidence", optarg, 0, 1); break;
+		}
+	}
+	no_operands(&a, argc, argv);
+	if (jsonl && (a.s.hyp_path || a.s.nrefs))
+		cli_usage_error(c, "give either --jsonl or --hyp and --ref, not both");
+	if (!jsonl && !a.s.hyp_path)
+		cli_usage_error(c, "--jsonl FILE or --hyp FILE --ref FILE is required");
+	o.seed = a.seed;
+
+	json_t **pairs = NULL;
 	size_t n;
 	if (jsonl) {
-		load_pairs(&c, jsonl, &p);
-		n = p.n;
+		pairs = jsonl_read(c, jsonl, check_pair, &n);
+		if (n == 0)
+			cli_fatal(c, "%s: no pairs", jsonl);
 	} else {
-		load_segs(&c, &s, LINES_CR);
-		n = s.hyp.n;
+		load_segs(c, &a.s, LINES_CR);
+		n = a.s.hyp.n;
 	}
 	struct rouge *r = rouge_new(o.stem);
 	struct rouge_score *all = xcalloc(n * (size_t)o.ntypes, sizeof *all);
@@ -580,40 +696,19 @@ static int cmd_rouge(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		const char *hyp;
 		size_t hlen;
-		int nrefs;
-		if (jsonl) {
-			json_t *h = json_object_get(p.obj[i], "hyp");
-			json_t *rf = json_object_get(p.obj[i], "ref");
-			hyp = json_string_value(h);
-			hlen = json_string_length(h);
-			nrefs = json_is_string(rf) ? 1 : (int)json_array_size(rf);
-			if (nrefs > MAX_REFS)
-				cli_fatal(&c, "%s: pair %zu has more than %d references",
-					  jsonl, i + 1, MAX_REFS);
-			for (int k = 0; k < nrefs; k++) {
-				json_t *x = json_is_string(rf) ? rf : json_array_get(rf, (size_t)k);
-				refs[k] = json_string_value(x);
-				lens[k] = json_string_length(x);
-			}
-		} else {
-			hyp = lines_at(&s.hyp, i);
-			hlen = s.hyp.len[i];
-			nrefs = s.nrefs;
-			seg_refs(&s, i, refs, lens);
-		}
+		int nrefs = rouge_pair(&a, jsonl, pairs, i, &hyp, &hlen, refs, lens);
 		rouge_score(r, o.types, o.ntypes, hyp, hlen, refs, lens, nrefs,
 			    all + i * (size_t)o.ntypes);
 	}
-	struct output *out = open_out(&c);
-	emit(&c, out, rouge_summary(&o, all, n));
-	close_out(&c, out);
+	struct output *out = open_out(c);
+	emit(c, out, rouge_summary(&o, all, n));
+	close_out(c, out);
 	rouge_free(r);
 	free(all);
-	for (size_t i = 0; i < p.n; i++)
-		json_decref(p.obj[i]);
-	free(p.obj);
-	free_segs(&s);
-	return finish(&c, "pairs", n);
+	if (pairs)
+		jsonl_free(pairs, n);
+	free_segs(&a.s);
+	return finish(c, "pairs", n);
 }
 
 struct judge;
@@ -693,20 +788,6 @@ static void free_model(struct loaded *L)
 	bpe_free(L->tok);
 }
 
-/* Write the results object to --json FILE, atomically. */
-static void write_json(const struct cli *c, const char *path, json_t *j)
-{
-	struct llm_err e;
-	char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-	struct buf b = {0};
-	buf_puts(&b, txt);
-	buf_putc(&b, '\n');
-	free(txt);
-	if (atomic_write_file(path, b.p, b.len, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	buf_free(&b);
-}
-
 /* ---- ppl ---- */
 
 static const char ppl_usage[] =
@@ -724,10 +805,9 @@ static const char ppl_usage[] =
 	"  -j N, --stats FILE, --progress\n";
 
 struct ppl_run {
-	struct cli c;
+	struct args a;
 	struct loaded L;
 	struct ppl_sums sums;
-	long limit;
 };
 
 static int ppl_docs(struct ppl_run *r, const char *path)
@@ -736,15 +816,15 @@ static int ppl_docs(struct ppl_run *r, const char *path)
 	struct llm_err e;
 	struct doc d = {0};
 	if (lines_read(&l, path, LINES_CR, &e) < 0)
-		cli_fatal(&r->c, "%s", e.msg);
-	for (size_t i = 0; i < l.n && (r->limit < 0 || r->sums.docs < (size_t)r->limit); i++) {
+		cli_fatal(&r->a.c, "%s", e.msg);
+	for (size_t i = 0; i < l.n && (r->a.limit < 0 || r->sums.docs < (size_t)r->a.limit); i++) {
 		if (pystr_rstrip(lines_at(&l, i), l.len[i]) == 0)
 			continue;
 		if (doc_parse(&d, lines_at(&l, i), l.len[i], &e) < 0)
-			cli_fatal(&r->c, "%s:%zu: %s", path, i + 1, e.msg);
+			cli_fatal(&r->a.c, "%s:%zu: %s", path, i + 1, e.msg);
 		if (ppl_document(&r->L.lm, d.text, d.text_len, &r->sums, &e) < 0)
-			cli_fatal(&r->c, "%s:%zu: %s", path, i + 1, e.msg);
-		cli_progress(&r->c, r->sums.docs, (uint64_t)r->sums.bytes);
+			cli_fatal(&r->a.c, "%s:%zu: %s", path, i + 1, e.msg);
+		cli_progress(&r->a.c, r->sums.docs, (uint64_t)r->sums.bytes);
 	}
 	doc_free(&d);
 	lines_free(&l);
@@ -759,7 +839,7 @@ static void ppl_tokens(struct ppl_run *r, const uint32_t *ids, size_t n)
 	double ll;
 	if (bpe_decode(r->L.tok, ids, n, &text, &e) < 0 ||
 	    lm_rolling(&r->L.lm, ids, n, &ll, &e) < 0)
-		cli_fatal(&r->c, "%s", e.msg);
+		cli_fatal(&r->a.c, "%s", e.msg);
 	ppl_add(&r->sums, ll, n, ppl_count_words(text.p ? text.p : "", text.len), text.len);
 	buf_free(&text);
 }
@@ -769,23 +849,23 @@ static int ppl_shards(struct ppl_run *r, const char *dir, const char *split)
 	struct llm_err e;
 	struct shard_set *s = shard_set_open(dir, split, &e);
 	if (!s)
-		cli_fatal(&r->c, "%s", e.msg);
+		cli_fatal(&r->a.c, "%s", e.msg);
 	uint64_t n = shard_set_ntokens(s);
 	uint32_t eot = shard_set_eot(s);
 	if (eot != r->L.lm.eot)
-		cli_fatal(&r->c, "%s: end-of-text is %u in the shards, %u in the tokenizer",
+		cli_fatal(&r->a.c, "%s: end-of-text is %u in the shards, %u in the tokenizer",
 			  dir, eot, r->L.lm.eot);
 	uint32_t *t = xmalloc((n ? n : 1) * sizeof *t);
 	if (shard_set_read(s, 0, t, n, &e) < 0)
-		cli_fatal(&r->c, "%s", e.msg);
+		cli_fatal(&r->a.c, "%s", e.msg);
 	/* Documents are the runs between end-of-text tokens. */
-	for (uint64_t i = 0; i < n && (r->limit < 0 || r->sums.docs < (size_t)r->limit);) {
+	for (uint64_t i = 0; i < n && (r->a.limit < 0 || r->sums.docs < (size_t)r->a.limit);) {
 		uint64_t j = i;
 		while (j < n && t[j] != eot)
 			j++;
 		if (j > i)
 			ppl_tokens(r, t + i, j - i);
-		cli_progress(&r->c, r->sums.docs, (uint64_t)r->sums.bytes);
+		cli_progress(&r->a.c, r->sums.docs, (uint64_t)r->sums.bytes);
 		i = j + 1;
 	}
 	free(t);
@@ -796,47 +876,37 @@ static int ppl_shards(struct ppl_run *r, const char *dir, const char *split)
 static int cmd_ppl(int argc, char **argv)
 {
 	struct ppl_run r = {0};
-	cli_init(&r.c, "llm-eval ppl", ppl_usage);
-	const char *model = NULL, *tok = NULL, *data = NULL, *json = NULL, *split = "val";
-	r.limit = -1;
-	enum { MODEL = 1, DATA, JSON, LIMIT, SPLIT };
+	struct args *a = &r.a;
+	args_init(a, "llm-eval ppl", ppl_usage);
+	const char *data = NULL, *split = "val";
+	enum { DATA = OPT_OWN, SPLIT };
 	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"model", required_argument, NULL, MODEL},
-		{"data", required_argument, NULL, DATA},
-		{"json", required_argument, NULL, JSON},
-		{"limit", required_argument, NULL, LIMIT},
-		{"split", required_argument, NULL, SPLIT},
-		{NULL, 0, NULL, 0},
+		CLI_LONG_OPTIONS, OPT_ARG("model", OPT_MODEL), OPT_ARG("data", DATA),
+		OPT_ARG("json", OPT_JSON), OPT_ARG("limit", OPT_LIMIT),
+		OPT_ARG("split", SPLIT), OPT_END,
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT "m:", lo, NULL)) != -1) {
+	while ((opt = next_option(a, argc, argv, CLI_SHORT "m:", lo)) != -1) {
 		switch (opt) {
-		case MODEL: model = optarg; break;
-		case 'm': tok = optarg; break;
 		case DATA: data = optarg; break;
-		case JSON: json = optarg; break;
-		case LIMIT: r.limit = cli_long(&r.c, "--limit", optarg, 1, LONG_MAX); break;
 		case SPLIT: split = optarg; break;
-		default: cli_option(&r.c, opt, optarg); break;
 		}
 	}
-	if (optind < argc)
-		cli_usage_error(&r.c, "unexpected argument '%s'", argv[optind]);
+	no_operands(a, argc, argv);
 	if (!data)
-		cli_usage_error(&r.c, "--data DOCS.jsonl|SHARDS_DIR is required");
-	load_model(&r.c, model, tok, &r.L);
+		cli_usage_error(&a->c, "--data DOCS.jsonl|SHARDS_DIR is required");
+	load_model(&a->c, a->model, a->tok, &r.L);
 	struct stat st;
 	if (stat(data, &st) == 0 && S_ISDIR(st.st_mode))
 		ppl_shards(&r, data, split);
 	else
 		ppl_docs(&r, data);
-	cli_progress_end(&r.c);
+	cli_progress_end(&a->c);
 	if (r.sums.docs == 0)
-		cli_fatal(&r.c, "%s: no documents", data);
+		cli_fatal(&a->c, "%s: no documents", data);
 	struct ppl_result p;
 	ppl_result(&r.sums, &p);
-	double secs = cli_elapsed(&r.c);
+	double secs = cli_elapsed(&a->c);
 	printf("%-16s %12s\n", "metric", "value");
 	printf("%-16s %12.4f  +- %.4f\n", "loss", p.loss, p.loss_stderr);
 	printf("%-16s %12.4f\n%-16s %12.4f\n%-16s %12.4f\n%-16s %12.4f\n",
@@ -844,17 +914,18 @@ static int cmd_ppl(int argc, char **argv)
 	       "byte_perplexity", p.byte_perplexity, "bits_per_byte", p.bits_per_byte);
 	printf("%zu documents, %.0f tokens, %.1f tokens/s\n", r.sums.docs,
 	       r.sums.tokens, secs > 0 ? r.sums.tokens / secs : 0);
-	if (json)
-		write_json(&r.c, json, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f}",
-			"model", model, "data", data, "loss", p.loss, "loss_stderr", p.loss_stderr,
+	if (a->json)
+		write_json(&a->c, a->json, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f}",
+			"model", a->model, "data", data, "loss", p.loss, "loss_stderr", p.loss_stderr,
 			"perplexity", p.perplexity, "word_perplexity", p.word_perplexity,
 			"byte_perplexity", p.byte_perplexity, "bits_per_byte", p.bits_per_byte,
 			"documents", (json_int_t)r.sums.docs, "tokens", r.sums.tokens,
 			"words", r.sums.words, "bytes", r.sums.bytes,
-			"tokens_per_second", secs > 0 ? r.sums.tokens / secs : 0.0));
+			"tokens_per_second", secs > 0 ? r.sums.tokens / secs : 0.0),
+			JSON_FILE);
 	size_t n = r.sums.docs;
 	free_model(&r.L);
-	return finish(&r.c, "documents", n);
+	return finish(&a->c, "documents", n);
 }
 
 /* ---- mc ---- */
@@ -876,76 +947,48 @@ static const char mc_usage[] =
 	"  -o FILE          one JSON line per question (log-likelihoods, result)\n"
 	"  -j N, --stats FILE, --progress\n";
 
-struct mc_run {
-	struct cli c;
-	const char *model, *tok, *task, *datadir, *json;
-	struct mc_prompt p;
-	long limit;
-	uint32_t seed;
-};
-
-static void parse_mc(struct mc_run *r, int argc, char **argv)
+/* Load --task (required) from --data-dir; *path is the file it names. */
+static void load_task(const struct args *a, struct mc_task *t, char **path)
 {
-	enum { MODEL = 1, TASK, DATA, SHOTS, LETTER, LIMIT, SEED, JSON };
-	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"model", required_argument, NULL, MODEL},
-		{"task", required_argument, NULL, TASK},
-		{"data-dir", required_argument, NULL, DATA},
-		{"shots", required_argument, NULL, SHOTS},
-		{"letter", no_argument, NULL, LETTER},
-		{"limit", required_argument, NULL, LIMIT},
-		{"seed", required_argument, NULL, SEED},
-		{"json", required_argument, NULL, JSON},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT "m:", lo, NULL)) != -1) {
-		switch (opt) {
-		case MODEL: r->model = optarg; break;
-		case 'm': r->tok = optarg; break;
-		case TASK: r->task = optarg; break;
-		case DATA: r->datadir = optarg; break;
-		case SHOTS: r->p.shots = (int)cli_long(&r->c, "--shots", optarg, 0, MC_MAX_SHOTS); break;
-		case LETTER: r->p.letter = 1; break;
-		case LIMIT: r->limit = cli_long(&r->c, "--limit", optarg, 1, LONG_MAX); break;
-		case SEED: r->seed = (uint32_t)cli_long(&r->c, "--seed", optarg, 0, 4294967295L); break;
-		case JSON: r->json = optarg; break;
-		default: cli_option(&r->c, opt, optarg); break;
-		}
-	}
-	if (optind < argc)
-		cli_usage_error(&r->c, "unexpected argument '%s'", argv[optind]);
-	if (!r->task)
-		cli_usage_error(&r->c, "--task is required");
-	if (!r->datadir)
-		r->datadir = "../shared/data/eval";
+	struct llm_err e;
+	enum mc_format fmt;
+	const char *datadir = a->datadir ? a->datadir : "../shared/data/eval";
+	if (!a->task)
+		cli_usage_error(&a->c, "--task is required");
+	if (mc_resolve(a->task, datadir, &fmt, path, &e) < 0 ||
+	    mc_load(t, fmt, *path, &e) < 0)
+		cli_fatal(&a->c, "%s", e.msg);
+}
+
+/* How many of the task's questions --limit leaves. */
+static size_t task_count(const struct args *a, const struct mc_task *t)
+{
+	return a->limit > 0 && (size_t)a->limit < t->n ? (size_t)a->limit : t->n;
 }
 
 static int cmd_mc(int argc, char **argv)
 {
-	struct mc_run r = {0};
-	cli_init(&r.c, "llm-eval mc", mc_usage);
-	r.datadir = getenv("LLM_EVAL_DATA");
-	r.limit = -1;
-	r.seed = 1234;
-	parse_mc(&r, argc, argv);
+	struct args a = {0};
+	args_init(&a, "llm-eval mc", mc_usage);
+	a.seed = 1234;
+	static const struct option lo[] = {
+		CLI_LONG_OPTIONS, OPT_ARG("model", OPT_MODEL), TASK_OPTIONS,
+		OPT_ARG("json", OPT_JSON), OPT_END,
+	};
+	parse_shared(&a, argc, argv, CLI_SHORT "m:", lo);
 	struct llm_err e;
-	enum mc_format fmt;
 	char *path;
 	struct mc_task t;
-	if (mc_resolve(r.task, r.datadir, &fmt, &path, &e) < 0 ||
-	    mc_load(&t, fmt, path, &e) < 0)
-		cli_fatal(&r.c, "%s", e.msg);
+	load_task(&a, &t, &path);
 	struct loaded L;
-	load_model(&r.c, r.model, r.tok, &L);
+	load_model(&a.c, a.model, a.tok, &L);
 	struct rng g;
-	rng_seed(&g, r.seed);
-	size_t n = r.limit > 0 && (size_t)r.limit < t.n ? (size_t)r.limit : t.n;
-	struct output *out = r.c.output ? open_out(&r.c) : NULL;
+	rng_seed(&g, a.seed);
+	size_t n = task_count(&a, &t);
+	struct output *out = a.c.output ? open_out(&a.c) : NULL;
 	struct mc_sums sums = {0};
 	for (size_t i = 0; i < n; i++) {
-		json_t *req = request_json(&t, i, &r.p, &g, &r.c);
+		json_t *req = request_json(&t, i, &a.p, &g, &a.c);
 		json_t *conts = json_object_get(req, "continuations");
 		int nc = (int)json_array_size(conts), acc, acc_norm;
 		const char *cs[26];
@@ -959,40 +1002,41 @@ static int cmd_mc(int argc, char **argv)
 		const char *ctx = json_string_value(json_object_get(req, "context"));
 		if (lm_mc_item(&L.lm, ctx, strlen(ctx), cs, chars, nc, t.items[i].gold,
 			       ll, &acc, &acc_norm, &e) < 0)
-			cli_fatal(&r.c, "%s: question %s: %s", path, t.items[i].id, e.msg);
+			cli_fatal(&a.c, "%s: question %s: %s", path, t.items[i].id, e.msg);
 		mc_add(&sums, acc, acc_norm);
 		if (out) {
 			json_t *lls = json_array();
 			for (int k = 0; k < nc; k++)
 				json_array_append_new(lls, json_real(ll[k]));
-			emit(&r.c, out, json_pack("{s:s, s:o, s:i, s:b, s:b}", "id",
+			emit(&a.c, out, json_pack("{s:s, s:o, s:i, s:b, s:b}", "id",
 				t.items[i].id, "loglikelihoods", lls, "gold",
 				t.items[i].gold, "acc", acc, "acc_norm", acc_norm));
 		}
 		json_decref(req);
-		cli_progress(&r.c, i + 1, 0);
+		cli_progress(&a.c, i + 1, 0);
 	}
 	if (out)
-		close_out(&r.c, out);
-	cli_progress_end(&r.c);
+		close_out(&a.c, out);
+	cli_progress_end(&a.c);
 	struct mc_result res;
 	mc_result(&sums, &res);
-	double secs = cli_elapsed(&r.c);
+	double secs = cli_elapsed(&a.c);
 	printf("%-20s %8s %8s\n", "metric", "value", "stderr");
 	printf("%-20s %8.4f %8.4f\n%-20s %8.4f %8.4f\n", "acc", res.acc,
 	       res.acc_stderr, "acc_norm", res.acc_norm, res.acc_norm_stderr);
-	printf("%zu questions (%s%s, %d-shot), %.2f questions/s\n", n, r.task,
-	       r.p.letter ? ", letters" : "", r.p.shots, secs > 0 ? (double)n / secs : 0);
-	if (r.json)
-		write_json(&r.c, r.json, json_pack("{s:s, s:s, s:i, s:b, s:f, s:f, s:f, s:f, s:I, s:f}",
-			"model", r.model, "task", r.task, "shots", r.p.shots, "letter", r.p.letter,
+	printf("%zu questions (%s%s, %d-shot), %.2f questions/s\n", n, a.task,
+	       a.p.letter ? ", letters" : "", a.p.shots, secs > 0 ? (double)n / secs : 0);
+	if (a.json)
+		write_json(&a.c, a.json, json_pack("{s:s, s:s, s:i, s:b, s:f, s:f, s:f, s:f, s:I, s:f}",
+			"model", a.model, "task", a.task, "shots", a.p.shots, "letter", a.p.letter,
 			"acc", res.acc, "acc_stderr", res.acc_stderr, "acc_norm", res.acc_norm,
 			"acc_norm_stderr", res.acc_norm_stderr, "examples", (json_int_t)n,
-			"examples_per_second", secs > 0 ? (double)n / secs : 0.0));
+			"examples_per_second", secs > 0 ? (double)n / secs : 0.0),
+			JSON_FILE);
 	free(path);
 	mc_free(&t);
 	free_model(&L);
-	return finish(&r.c, "questions", n);
+	return finish(&a.c, "questions", n);
 }
 
 /* ---- generate ---- */
@@ -1018,118 +1062,106 @@ static const char generate_usage[] =
 #define MAX_STOPS 16
 
 struct gen_run {
-	struct cli c;
-	const char *model, *tok, *prompts;
+	struct args a;
+	const char *prompts;
 	struct gen_opts o;
 	const char *stops[MAX_STOPS];
-	uint32_t seed;
-	struct judge j;
 };
 
 static void parse_generate(struct gen_run *r, int argc, char **argv)
 {
-	enum { MODEL = 1, PROMPTS, MAXT, TEMP, TOPK, TOPP, SEED, STOP, JUDGE, JTIME };
+	struct cli *c = &r->a.c;
+	enum { PROMPTS = OPT_OWN, MAXT, TEMP, TOPK, TOPP, STOP };
 	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"model", required_argument, NULL, MODEL},
-		{"prompts", required_argument, NULL, PROMPTS},
-		{"max-tokens", required_argument, NULL, MAXT},
-		{"temperature", required_argument, NULL, TEMP},
-		{"top-k", required_argument, NULL, TOPK},
-		{"top-p", required_argument, NULL, TOPP},
-		{"seed", required_argument, NULL, SEED},
-		{"stop", required_argument, NULL, STOP},
-		{"judge", required_argument, NULL, JUDGE},
-		{"judge-timeout", required_argument, NULL, JTIME},
-		{NULL, 0, NULL, 0},
+		CLI_LONG_OPTIONS, OPT_ARG("model", OPT_MODEL),
+		OPT_ARG("prompts", PROMPTS), OPT_ARG("max-tokens", MAXT),
+		OPT_ARG("temperature", TEMP), OPT_ARG("top-k", TOPK),
+		OPT_ARG("top-p", TOPP), OPT_ARG("seed", OPT_SEED),
+		OPT_ARG("stop", STOP), JUDGE_OPTIONS, OPT_END,
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT "m:", lo, NULL)) != -1) {
+	while ((opt = next_option(&r->a, argc, argv, CLI_SHORT "m:", lo)) != -1) {
 		switch (opt) {
-		case MODEL: r->model = optarg; break;
-		case 'm': r->tok = optarg; break;
 		case PROMPTS: r->prompts = optarg; break;
-		case MAXT: r->o.max_tokens = (int)cli_long(&r->c, "--max-tokens", optarg, 1, 1 << 20); break;
-		case TEMP: r->o.temperature = cli_double(&r->c, "--temperature", optarg, 0, 100); break;
-		case TOPK: r->o.top_k = (int)cli_long(&r->c, "--top-k", optarg, 0, 1 << 30); break;
-		case TOPP: r->o.top_p = cli_double(&r->c, "--top-p", optarg, 0, 1); break;
-		case SEED: r->seed = (uint32_t)cli_long(&r->c, "--seed", optarg, 0, 4294967295L); break;
+		case MAXT: r->o.max_tokens = (int)cli_long(c, "--max-tokens", optarg, 1, 1 << 20); break;
+		case TEMP: r->o.temperature = cli_double(c, "--temperature", optarg, 0, 100); break;
+		case TOPK: r->o.top_k = (int)cli_long(c, "--top-k", optarg, 0, 1 << 30); break;
+		case TOPP: r->o.top_p = cli_double(c, "--top-p", optarg, 0, 1); break;
 		case STOP:
 			if (r->o.nstops == MAX_STOPS)
-				cli_usage_error(&r->c, "more than %d --stop strings", MAX_STOPS);
+				cli_usage_error(c, "more than %d --stop strings", MAX_STOPS);
 			r->stops[r->o.nstops++] = optarg;
 			break;
-		case JUDGE: r->j.cmd = optarg; break;
-		case JTIME: r->j.timeout = cli_double(&r->c, "--judge-timeout", optarg, 0.001, 86400); break;
-		default: cli_option(&r->c, opt, optarg); break;
 		}
 	}
-	if (optind < argc)
-		cli_usage_error(&r->c, "unexpected argument '%s'", argv[optind]);
+	no_operands(&r->a, argc, argv);
 	if (!r->prompts)
-		cli_usage_error(&r->c, "--prompts FILE.jsonl is required");
+		cli_usage_error(c, "--prompts FILE.jsonl is required");
+}
+
+static const char *check_prompt(const json_t *o)
+{
+	return json_is_string(json_object_get(o, "prompt")) ? NULL
+		: "missing string \"prompt\"";
 }
 
 static int cmd_generate(int argc, char **argv)
 {
 	static const char *const why[] = {"length", "stop", "eot"};
 	struct gen_run r = {0};
-	cli_init(&r.c, "llm-eval generate", generate_usage);
+	struct cli *c = &r.a.c;
+	const struct judge *j = &r.a.j;
+	args_init(&r.a, "llm-eval generate", generate_usage);
 	r.o = (struct gen_opts){128, 0, 0, 1, r.stops, 0, 1};
 	r.o.stops = r.stops;
-	r.j.timeout = 60;
 	parse_generate(&r, argc, argv);
 	struct lines l;
 	struct llm_err e;
 	if (lines_read(&l, r.prompts, LINES_CR, &e) < 0)
-		cli_fatal(&r.c, "%s", e.msg);
+		cli_fatal(c, "%s", e.msg);
 	struct loaded L;
-	load_model(&r.c, r.model, r.tok, &L);
-	struct output *out = open_out(&r.c);
+	load_model(c, r.a.model, r.a.tok, &L);
+	struct output *out = open_out(c);
 	struct buf text = {0}, jerr = {0};
 	size_t n = 0, tokens = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.len[i] == 0)
 			continue;
-		json_error_t je;
-		json_t *o = json_loadb(lines_at(&l, i), l.len[i], 0, &je);
+		json_t *o = jsonl_at(c, &l, i, r.prompts, check_prompt);
 		json_t *pr = json_object_get(o, "prompt");
-		if (!json_is_string(pr))
-			cli_fatal(&r.c, "%s:%zu: %s", r.prompts, i + 1,
-				  !o ? je.text : "missing string \"prompt\"");
 		if (!json_object_get(o, "id"))
 			json_object_set_new(o, "id", json_integer((json_int_t)i + 1));
 		struct rng g;
-		rng_seed(&g, r.seed + (uint32_t)n);
+		rng_seed(&g, r.a.seed + (uint32_t)n);
 		struct gen_result res = {&text, 0, 0};
 		if (lm_generate(&L.lm, json_string_value(pr), json_string_length(pr),
 				&r.o, &g, &res, &e) < 0)
-			cli_fatal(&r.c, "%s:%zu: %s", r.prompts, i + 1, e.msg);
+			cli_fatal(c, "%s:%zu: %s", r.prompts, i + 1, e.msg);
 		json_object_set_new(o, "completion", json_stringn(text.p, text.len));
 		json_object_set_new(o, "tokens", json_integer((json_int_t)res.tokens));
 		json_object_set_new(o, "stop_reason", json_string(why[res.why]));
-		if (r.j.cmd) {
-			double score = judge_item(&r.c, &r.j, o, r.prompts, i, &jerr);
+		if (j->cmd) {
+			double score = judge_item(c, j, o, r.prompts, i, &jerr);
 			if (isnan(score))
 				json_object_set_new(o, "judge_error", json_string(jerr.p));
 			else
 				json_object_set_new(o, "judge", json_real(score));
 		}
-		emit(&r.c, out, o);
+		emit(c, out, o);
 		n++;
 		tokens += res.tokens;
-		cli_progress(&r.c, n, 0);
+		cli_progress(c, n, 0);
 	}
-	close_out(&r.c, out);
-	cli_progress_end(&r.c);
-	double secs = cli_elapsed(&r.c);
-	fprintf(stderr, "%s: %zu tokens, %.1f tokens/s\n", r.c.prog, tokens,
+	close_out(c, out);
+	cli_progress_end(c);
+	double secs = cli_elapsed(c);
+	fprintf(stderr, "%s: %zu tokens, %.1f tokens/s\n", c->prog, tokens,
 		secs > 0 ? (double)tokens / secs : 0);
 	buf_free(&text);
 	buf_free(&jerr);
 	lines_free(&l);
 	free_model(&L);
-	return finish(&r.c, "prompts", n);
+	return finish(c, "prompts", n);
 }
 
 /* ---- prompts ---- */
@@ -1181,58 +1213,25 @@ static json_t *request_json(const struct mc_task *t, size_t i,
 
 static int cmd_prompts(int argc, char **argv)
 {
-	struct cli c;
-	cli_init(&c, "llm-eval prompts", prompts_usage);
-	const char *task = NULL, *datadir = getenv("LLM_EVAL_DATA");
-	struct mc_prompt p = {0, 0};
-	long limit = -1;
-	uint32_t seed = 1234;
-	enum { TASK = 1, DATA, SHOTS, LETTER, LIMIT, SEED };
-	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"task", required_argument, NULL, TASK},
-		{"data-dir", required_argument, NULL, DATA},
-		{"shots", required_argument, NULL, SHOTS},
-		{"letter", no_argument, NULL, LETTER},
-		{"limit", required_argument, NULL, LIMIT},
-		{"seed", required_argument, NULL, SEED},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT, lo, NULL)) != -1) {
-		switch (opt) {
-		case TASK: task = optarg; break;
-		case DATA: datadir = optarg; break;
-		case SHOTS: p.shots = (int)cli_long(&c, "--shots", optarg, 0, MC_MAX_SHOTS); break;
-		case LETTER: p.letter = 1; break;
-		case LIMIT: limit = cli_long(&c, "--limit", optarg, 1, LONG_MAX); break;
-		case SEED: seed = (uint32_t)cli_long(&c, "--seed", optarg, 0, 4294967295L); break;
-		default: cli_option(&c, opt, optarg); break;
-		}
-	}
-	if (optind < argc)
-		cli_usage_error(&c, "unexpected argument '%s'", argv[optind]);
-	if (!task)
-		cli_usage_error(&c, "--task is required");
-	if (!datadir)
-		datadir = "../shared/data/eval";
-	struct llm_err e;
-	enum mc_format fmt;
+	struct args a = {0};
+	args_init(&a, "llm-eval prompts", prompts_usage);
+	a.seed = 1234;
+	static const struct option lo[] = {CLI_LONG_OPTIONS, TASK_OPTIONS, OPT_END};
+	parse_shared(&a, argc, argv, CLI_SHORT, lo);
 	char *path;
 	struct mc_task t;
-	if (mc_resolve(task, datadir, &fmt, &path, &e) < 0 ||
-	    mc_load(&t, fmt, path, &e) < 0)
-		cli_fatal(&c, "%s", e.msg);
+	load_task(&a, &t, &path);
 	free(path);
+	struct cli *c = &a.c;
 	struct rng g;
-	rng_seed(&g, seed);
-	size_t n = limit > 0 && (size_t)limit < t.n ? (size_t)limit : t.n;
-	struct output *out = open_out(&c);
+	rng_seed(&g, a.seed);
+	size_t n = task_count(&a, &t);
+	struct output *out = open_out(c);
 	for (size_t i = 0; i < n; i++)
-		emit(&c, out, request_json(&t, i, &p, &g, &c));
-	close_out(&c, out);
+		emit(c, out, request_json(&t, i, &a.p, &g, c));
+	close_out(c, out);
 	mc_free(&t);
-	return finish(&c, "questions", n);
+	return finish(c, "questions", n);
 }
 
 /* ---- review ---- */
@@ -1252,30 +1251,13 @@ static const char review_usage[] =
 	"  --json FILE         the summary as JSON\n"
 	"  -o FILE, --stats FILE\n";
 
-static void load_items(const struct cli *c, const char *path, json_t ***items,
-		       size_t *n)
+/* A generation to review: an object with "id" and a string "completion". */
+static const char *check_item(const json_t *o)
 {
-	struct lines l;
-	struct llm_err e;
-	if (lines_read(&l, path, LINES_CR, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	*items = xcalloc(l.n ? l.n : 1, sizeof **items);
-	*n = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.len[i] == 0)
-			continue;
-		json_error_t je;
-		json_t *o = json_loadb(lines_at(&l, i), l.len[i], 0, &je);
-		const char *why = !o ? je.text
-			: !json_is_object(o) ? "not a JSON object"
-			: !json_object_get(o, "id") ? "missing \"id\""
-			: !json_is_string(json_object_get(o, "completion"))
-				? "missing string \"completion\"" : NULL;
-		if (why)
-			cli_fatal(c, "%s:%zu: %s", path, i + 1, why);
-		(*items)[(*n)++] = o;
-	}
-	lines_free(&l);
+	return !json_is_object(o) ? "not a JSON object"
+		: !json_object_get(o, "id") ? "missing \"id\""
+		: !json_is_string(json_object_get(o, "completion"))
+			? "missing string \"completion\"" : NULL;
 }
 
 /* Judge item i; on failure stop, or (--on-error=skip) record why. */
@@ -1302,10 +1284,9 @@ static double judge_item(struct cli *c, const struct judge *j, json_t *item,
 static int review_export(struct cli *c, const char *in, const char *html,
 			 const struct judge *j)
 {
-	json_t **items;
 	size_t n;
 	struct llm_err e;
-	load_items(c, in, &items, &n);
+	json_t **items = jsonl_read(c, in, check_item, &n);
 	struct buf sheet = {0}, why = {0};
 	review_sheet_header(&sheet, j->cmd != NULL);
 	for (size_t i = 0; i < n; i++) {
@@ -1314,10 +1295,7 @@ static int review_export(struct cli *c, const char *in, const char *html,
 				 why.len ? why.p : "");
 	}
 	struct output *out = open_out(c);
-	if (output_write(out, sheet.p, sheet.len, &e) < 0) {
-		output_abort(out);
-		cli_fatal(c, "%s", e.msg);
-	}
+	put(c, out, sheet.p, sheet.len);
 	close_out(c, out);
 	if (html) {
 		struct buf page = {0};
@@ -1326,9 +1304,7 @@ static int review_export(struct cli *c, const char *in, const char *html,
 			cli_fatal(c, "%s", e.msg);
 		buf_free(&page);
 	}
-	for (size_t i = 0; i < n; i++)
-		json_decref(items[i]);
-	free(items);
+	jsonl_free(items, n);
 	buf_free(&sheet);
 	buf_free(&why);
 	return finish(c, "items", n);
@@ -1376,18 +1352,8 @@ static int review_import_cmd(struct cli *c, const char *sheet, const char *json)
 			       "", g->judged, g->judge_mean, g->judge_stderr, "",
 			       g->judge_failed);
 	}
-	if (json) {
-		json_t *j = summary_json(&s);
-		char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-		struct buf b = {0};
-		buf_puts(&b, txt);
-		buf_putc(&b, '\n');
-		if (atomic_write_file(json, b.p, b.len, &e) < 0)
-			cli_fatal(c, "%s", e.msg);
-		free(txt);
-		buf_free(&b);
-		json_decref(j);
-	}
+	if (json)
+		write_json(c, json, summary_json(&s), JSON_FILE);
 	size_t rows = s.rows;
 	review_summary_free(&s);
 	return finish(c, "rows", rows);
@@ -1395,47 +1361,38 @@ static int review_import_cmd(struct cli *c, const char *sheet, const char *json)
 
 static int cmd_review(int argc, char **argv)
 {
-	struct cli c;
-	cli_init(&c, "llm-eval review", review_usage);
-	struct judge j = {NULL, 60};
-	const char *in = NULL, *html = NULL, *json = NULL;
-	enum { IN = 1, HTML, JUDGE, JTIME, JSON };
+	struct args a = {0};
+	args_init(&a, "llm-eval review", review_usage);
+	struct cli *c = &a.c;
+	const char *in = NULL, *html = NULL;
+	enum { IN = OPT_OWN, HTML };
 	static const struct option lo[] = {
-		CLI_LONG_OPTIONS,
-		{"in", required_argument, NULL, IN},
-		{"html", required_argument, NULL, HTML},
-		{"judge", required_argument, NULL, JUDGE},
-		{"judge-timeout", required_argument, NULL, JTIME},
-		{"json", required_argument, NULL, JSON},
-		{NULL, 0, NULL, 0},
+		CLI_LONG_OPTIONS, OPT_ARG("in", IN), OPT_ARG("html", HTML),
+		JUDGE_OPTIONS, OPT_ARG("json", OPT_JSON), OPT_END,
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_SHORT, lo, NULL)) != -1) {
+	while ((opt = next_option(&a, argc, argv, CLI_SHORT, lo)) != -1) {
 		switch (opt) {
 		case IN: in = optarg; break;
 		case HTML: html = optarg; break;
-		case JUDGE: j.cmd = optarg; break;
-		case JTIME: j.timeout = cli_double(&c, "--judge-timeout", optarg, 0.001, 86400); break;
-		case JSON: json = optarg; break;
-		default: cli_option(&c, opt, optarg); break;
 		}
 	}
 	const char *verb = optind < argc ? argv[optind++] : NULL;
 	if (!verb)
-		cli_usage_error(&c, "review export or review import?");
+		cli_usage_error(c, "review export or review import?");
 	if (strcmp(verb, "export") == 0) {
 		if (!in)
-			cli_usage_error(&c, "export: --in GENERATIONS.jsonl is required");
+			cli_usage_error(c, "export: --in GENERATIONS.jsonl is required");
 		if (optind < argc)
-			cli_usage_error(&c, "unexpected argument '%s'", argv[optind]);
-		return review_export(&c, in, html, &j);
+			cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+		return review_export(c, in, html, &a.j);
 	}
 	if (strcmp(verb, "import") == 0) {
 		if (optind + 1 != argc)
-			cli_usage_error(&c, "import: give one SHEET.csv");
-		return review_import_cmd(&c, argv[optind], json);
+			cli_usage_error(c, "import: give one SHEET.csv");
+		return review_import_cmd(c, argv[optind], a.json);
 	}
-	cli_usage_error(&c, "unknown review command '%s' (export, import)", verb);
+	cli_usage_error(c, "unknown review command '%s' (export, import)", verb);
 }
 
 /* ---- main ---- */

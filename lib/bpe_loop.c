@@ -4,18 +4,16 @@
 #include "doc.h"
 #include "err.h"
 #include "input.h"
+#include "ordered.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BATCH_BYTES (4u << 20)
 #define BATCH_LINES 4096
-#define SHOW_SKIPPED 5
 
 struct batch {
-	enum { FREE, QUEUED, DONE } state;
 	struct buf text;	/* the lines (documents) or the chunk (raw) */
 	size_t *off, *len;
 	uint64_t *lineno;
@@ -40,15 +38,11 @@ struct runner {
 	int file_started;	/* raw: a chunk of the current file went out */
 	struct buf carry;	/* raw: bytes read past the last cut */
 
-	struct batch *ring;
+	struct batch *ring;	/* ordered_slots(threads) batches */
 	int nring;
-	long head, tail, taken;
-	int stop;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
 
-	uint64_t docs, bytes, skipped;
-	struct buf skipped_msgs;
+	uint64_t docs, bytes;
+	struct ord_skips skips;
 };
 
 static void batch_grow(struct batch *b)
@@ -187,8 +181,10 @@ static int fill_raw(struct runner *r, struct batch *b, struct llm_err *e)
 	return 1;
 }
 
-static int fill_batch(struct runner *r, struct batch *b, struct llm_err *e)
+static int fill_batch(void *ctx, void *slot, struct llm_err *e)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
 	buf_clear(&b->text);
 	buf_clear(&b->file);
 	b->n = 0;
@@ -198,8 +194,10 @@ static int fill_batch(struct runner *r, struct batch *b, struct llm_err *e)
 }
 
 /* Parse (documents) and encode every unit of b. */
-static void work_batch(struct runner *r, struct batch *b, int worker)
+static void work_batch(void *ctx, int worker, void *slot)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
 	const struct bpe_loop *l = r->l;
 	b->ids.n = 0;
 	for (size_t i = 0; i < b->n; i++) {
@@ -222,63 +220,18 @@ static void work_batch(struct runner *r, struct batch *b, int worker)
 	}
 }
 
-static void *worker_main(void *arg);
-
-struct worker_arg {
-	struct runner *r;
-	int id;
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker_arg *wa = arg;
-	struct runner *r = wa->r;
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		while (!r->stop && r->taken == r->head)
-			pthread_cond_wait(&r->work, &r->mu);
-		if (r->stop && r->taken == r->head)
-			break;
-		struct batch *b = &r->ring[r->taken % r->nring];
-		r->taken++;
-		pthread_mutex_unlock(&r->mu);
-		work_batch(r, b, wa->id);
-		pthread_mutex_lock(&r->mu);
-		b->state = DONE;
-		pthread_cond_broadcast(&r->done);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-static int problem(struct runner *r, const char *file, uint64_t lineno,
-		   const char *msg, struct llm_err *e)
-{
-	if (!r->c->skip_errors) {
-		if (lineno)
-			return llm_err_set(e, "%s:%llu: %s", file, (unsigned long long)lineno, msg);
-		return llm_err_set(e, "%s", msg);
-	}
-	if (r->skipped < SHOW_SKIPPED) {
-		if (lineno)
-			buf_printf(&r->skipped_msgs, "%s:%llu: %s\n", file,
-				   (unsigned long long)lineno, msg);
-		else
-			buf_printf(&r->skipped_msgs, "%s\n", msg);
-	}
-	r->skipped++;
-	return 0;
-}
-
 /* Emit a finished batch in order and apply the error policy. */
-static int finish_batch(struct runner *r, struct batch *b, struct llm_err *e)
+static int finish_batch(void *ctx, void *slot, struct llm_err *e)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
 	const struct bpe_loop *l = r->l;
 	int rc = 0;
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
 		size_t from = i ? b->end[i - 1] : 0;
 		if (b->why[i][0]) {
-			rc = problem(r, b->file.p, b->lineno[i], b->why[i], e);
+			rc = ord_problem(&r->skips, r->c, b->file.p, b->lineno[i],
+					 b->why[i], e);
 			continue;
 		}
 		struct bpe_unit u = {b->file.p, b->lineno[i], l->raw ? b->doc_start : 1,
@@ -289,7 +242,7 @@ static int finish_batch(struct runner *r, struct batch *b, struct llm_err *e)
 	}
 	r->bytes += b->bytes;
 	if (rc == 0 && b->ioerr[0])
-		rc = problem(r, b->file.p, 0, b->ioerr, e);
+		rc = ord_problem(&r->skips, r->c, b->file.p, 0, b->ioerr, e);
 	cli_progress(r->c, r->docs, r->bytes);
 	return rc;
 }
@@ -319,87 +272,21 @@ int bpe_loop_run(struct cli *c, const struct bpe_loop *l, char *const *inputs,
 	r.l = l;
 	r.inputs = inputs;
 	r.ninputs = ninputs;
-	int threads = c->threads > 1 ? c->threads : 0;
-	r.nring = threads ? 2 * threads : 1;
+	r.nring = ordered_slots(c->threads);
 	r.ring = xcalloc((size_t)r.nring, sizeof *r.ring);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.work, NULL);
-	pthread_cond_init(&r.done, NULL);
-	pthread_t *tids = xcalloc((size_t)threads + 1, sizeof *tids);
-	struct worker_arg *args = xcalloc((size_t)threads + 1, sizeof *args);
-	for (int i = 0; i < threads; i++) {
-		args[i] = (struct worker_arg){&r, i};
-		pthread_create(&tids[i], NULL, worker_main, &args[i]);
-	}
-
-	int rc = 0, eof = 0;
-	while (rc == 0) {
-		/* Read ahead while a slot is free; otherwise emit the oldest. */
-		if (!eof && r.head - r.tail < r.nring) {
-			struct batch *b = &r.ring[r.head % r.nring];
-			int got = fill_batch(&r, b, e);
-			if (got < 0) {
-				rc = -1;
-				break;
-			}
-			if (got == 0) {
-				eof = 1;
-				continue;
-			}
-			if (!threads) {
-				work_batch(&r, b, 0);
-				b->state = DONE;
-				r.head++;
-			} else {
-				pthread_mutex_lock(&r.mu);
-				b->state = QUEUED;
-				r.head++;
-				pthread_cond_signal(&r.work);
-				pthread_mutex_unlock(&r.mu);
-			}
-			if (threads && r.head - r.tail < r.nring)
-				continue;
-		}
-		if (r.tail == r.head)
-			break;
-		struct batch *b = &r.ring[r.tail % r.nring];
-		pthread_mutex_lock(&r.mu);
-		while (b->state != DONE)
-			pthread_cond_wait(&r.done, &r.mu);
-		pthread_mutex_unlock(&r.mu);
-		rc = finish_batch(&r, b, e);
-		b->state = FREE;
-		r.tail++;
-	}
-
-	pthread_mutex_lock(&r.mu);
-	r.stop = 1;
-	r.taken = r.head;	/* batches not yet taken are dropped */
-	pthread_cond_broadcast(&r.work);
-	pthread_mutex_unlock(&r.mu);
-	for (int i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
+	struct ordered o = {
+		.ctx = &r, .threads = c->threads,
+		.slots = r.ring, .size = sizeof *r.ring,
+		.fill = fill_batch, .work = work_batch, .finish = finish_batch,
+	};
+	int rc = ordered_run(&o, e);
 
 	cli_count(c, "documents_in", (int64_t)r.docs);
 	cli_count(c, "bytes_in", (int64_t)r.bytes);
-	if (r.skipped) {
-		cli_count(c, "errors_skipped", (int64_t)r.skipped);
-		cli_progress_end(c);
-		fprintf(stderr, "%s: skipped %llu bad input line(s) or file(s):\n%s",
-			c->prog, (unsigned long long)r.skipped, r.skipped_msgs.p);
-		if (r.skipped > SHOW_SKIPPED)
-			fprintf(stderr, "%s: ... and %llu more\n", c->prog,
-				(unsigned long long)(r.skipped - SHOW_SKIPPED));
-	}
+	ord_skips_end(&r.skips, c);
 	if (r.in)
 		input_close(r.in);
 	buf_free(&r.carry);
-	buf_free(&r.skipped_msgs);
-	free(tids);
-	free(args);
 	free_ring(&r);
-	pthread_mutex_destroy(&r.mu);
-	pthread_cond_destroy(&r.work);
-	pthread_cond_destroy(&r.done);
 	return rc;
 }

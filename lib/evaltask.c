@@ -429,12 +429,9 @@ static int load_jsonl(struct mc_task *t, enum mc_format fmt, const char *path,
 
 /* ---- MMLU CSV ---- */
 
-/* One CSV record (RFC 4180: quoted fields, "" inside quotes, newlines
- * inside quotes); fields are appended to f, NUL-separated.  Returns the
- * number of fields, 0 at the end of the data, -1 on an unterminated
- * quote.  *line counts the newlines consumed. */
-static int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
-		      struct buf *f, size_t *starts, int max)
+/* RFC 4180 records, shared with review.c; see evaltask.h. */
+int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
+	       struct buf *f, size_t **st, size_t *cap)
 {
 	size_t i = *pos;
 	if (i >= n)
@@ -442,9 +439,11 @@ static int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
 	int nf = 0;
 	buf_clear(f);
 	for (;;) {
-		if (nf < max)
-			starts[nf] = f->len;
-		nf++;
+		if ((size_t)nf == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*st = xrealloc(*st, *cap * sizeof **st);
+		}
+		(*st)[nf++] = f->len;
 		if (i < n && s[i] == '"') {
 			for (i++;; i++) {
 				if (i >= n)
@@ -465,15 +464,14 @@ static int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
 		}
 		while (i < n && s[i] != ',' && s[i] != '\n')
 			buf_putc(f, s[i++]);
+		/* End of record: drop a '\r' before the newline. */
+		if (f->len > (*st)[nf - 1] && f->p[f->len - 1] == '\r' &&
+		    (i >= n || s[i] == '\n'))
+			f->len--;
 		buf_putc(f, '\0');
 		if (i < n && s[i] == ',') {
 			i++;
 			continue;
-		}
-		/* End of record: drop a '\r' before the newline. */
-		if (f->len >= 2 && f->p[f->len - 2] == '\r') {
-			f->p[f->len - 2] = '\0';
-			f->len--;
 		}
 		if (i < n)
 			(*line)++;
@@ -503,11 +501,11 @@ static int load_mmlu_csv(struct mc_task *t, const char *path, int subject,
 		buf_free(&all);
 		return llm_err_set(e, "%s: byte %zu: invalid UTF-8", path, bad + 1);
 	}
-	size_t pos = 0, line = 1, starts[6];
+	size_t pos = 0, line = 1, *starts = NULL, cap = 0;
 	int rc = 0, nf;
 	for (size_t rec = 0;; rec++) {
 		size_t at = line;
-		nf = csv_record(all.p, all.len, &pos, &line, &f, starts, 6);
+		nf = csv_record(all.p, all.len, &pos, &line, &f, &starts, &cap);
 		if (nf == 0)
 			break;
 		if (nf < 0) {
@@ -539,6 +537,7 @@ static int load_mmlu_csv(struct mc_task *t, const char *path, int subject,
 		it->gold = gold;
 		it->subject = subject;
 	}
+	free(starts);
 	buf_free(&all);
 	buf_free(&f);
 	return rc;

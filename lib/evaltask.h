@@ -73,6 +73,14 @@ void lines_free(struct lines *l);
 /* Read a whole file, decompressing gzip, zstd or bzip2 (by content). */
 int file_read_all(const char *path, struct buf *out, struct llm_err *e);
 
+/* Read one RFC 4180 CSV record of s (quoted fields, "" inside quotes,
+ * newlines inside quotes) at *pos: its fields NUL-separated in f, their
+ * offsets in *st (grown as needed, *cap entries), a '\r' before the
+ * record's newline dropped.  Returns the field count, 0 at the end of the
+ * data, -1 on an unterminated quote; *line counts the newlines read. */
+int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
+	       struct buf *f, size_t **st, size_t *cap);
+
 /* ---- multiple-choice tasks ---- */
 
 enum mc_format { MC_HELLASWAG, MC_ARC, MC_MMLU, MC_JSONL };

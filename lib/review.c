@@ -352,58 +352,6 @@ void review_html(struct buf *out, json_t *const *items, size_t n,
 
 /* ---- import ---- */
 
-/* Read one CSV record from s at *pos into fields (NUL-separated in f,
- * starts in st).  Returns the field count, 0 at the end, -1 for an
- * unterminated quote; *line advances over the newlines read. */
-static int csv_next(const char *s, size_t n, size_t *pos, size_t *line,
-		    struct buf *f, size_t **st, size_t *cap)
-{
-	size_t i = *pos;
-	if (i >= n)
-		return 0;
-	int nf = 0;
-	buf_clear(f);
-	for (;;) {
-		if ((size_t)nf == *cap) {
-			*cap = *cap ? *cap * 2 : 16;
-			*st = xrealloc(*st, *cap * sizeof **st);
-		}
-		(*st)[nf++] = f->len;
-		if (i < n && s[i] == '"') {
-			for (i++;; i++) {
-				if (i >= n)
-					return -1;
-				if (s[i] == '"') {
-					if (i + 1 < n && s[i + 1] == '"') {
-						buf_putc(f, '"');
-						i++;
-						continue;
-					}
-					i++;
-					break;
-				}
-				if (s[i] == '\n')
-					(*line)++;
-				buf_putc(f, s[i]);
-			}
-		}
-		while (i < n && s[i] != ',' && s[i] != '\n')
-			buf_putc(f, s[i++]);
-		if (f->len > (*st)[nf - 1] && f->p[f->len - 1] == '\r' &&
-		    (i >= n || s[i] == '\n'))
-			f->len--;
-		buf_putc(f, '\0');
-		if (i < n && s[i] == ',') {
-			i++;
-			continue;
-		}
-		if (i < n)
-			(*line)++;
-		*pos = i + 1;
-		return nf;
-	}
-}
-
 static struct review_group *group_of(struct review_summary *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -554,7 +502,7 @@ int review_import(const char *path, struct review_summary *s,
 	int rc = 0, first = 1;
 	for (;;) {
 		size_t at = line;
-		int nf = csv_next(all.p, all.len, &pos, &line, &f, &st, &cap);
+		int nf = csv_record(all.p, all.len, &pos, &line, &f, &st, &cap);
 		if (nf == 0)
 			break;
 		if (nf < 0) {

@@ -4,25 +4,17 @@
 #include "cli.h"
 #include "err.h"
 #include "input.h"
+#include "ordered.h"
 #include "output.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BATCH_BYTES (4u << 20)
 #define BATCH_LINES 4096
-#define SHOW_SKIPPED 5		/* skipped lines printed in full at the end */
-
-/* A problem found while processing a batch, in input order. */
-struct problem {
-	size_t line;		/* index in the batch; == n for a read error */
-	char msg[1024];
-};
 
 struct batch {
-	enum { FREE, QUEUED, RUNNING, DONE } state;
 	/* The lines, copied out of the reader's buffer. */
 	struct buf text;
 	size_t *off, *len;
@@ -46,17 +38,13 @@ struct runner {
 	int ninputs, next_input;
 	struct input *in;
 
-	struct batch *ring;
-	int nring;
-	long head, tail, taken;	/* read so far, written so far, given out */
-	int stop;
+	struct output *out;
 
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	struct batch *ring;	/* ordered_slots(threads) batches */
+	int nring;
 
 	uint64_t docs_in, bytes_in;
-	uint64_t skipped;
-	struct buf skipped_msgs;	/* the first few, for the summary */
+	struct ord_skips skips;
 };
 
 static void batch_grow(struct batch *b)
@@ -86,8 +74,10 @@ static int blank(const char *p, size_t n)
 /* Fill b with the next lines of the current input (opening the next input
  * when one ends).  Returns 1 if b holds anything, 0 at the end of all input,
  * -1 if an input cannot be opened. */
-static int fill_batch(struct runner *r, struct batch *b, struct llm_err *e)
+static int fill_batch(void *ctx, void *slot, struct llm_err *e)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
 	buf_clear(&b->text);
 	b->n = 0;
 	b->ioerr[0] = '\0';
@@ -131,8 +121,10 @@ static int fill_batch(struct runner *r, struct batch *b, struct llm_err *e)
 }
 
 /* Parse and map every line of b; serialize it too when there is no seq. */
-static void work_batch(struct runner *r, struct batch *b, int worker)
+static void work_batch(void *ctx, int worker, void *slot)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
 	const struct stage *st = r->st;
 	buf_clear(&b->out);
 	for (size_t i = 0; i < b->n; i++) {
@@ -153,61 +145,12 @@ static void work_batch(struct runner *r, struct batch *b, int worker)
 	}
 }
 
-static void *worker_main(void *arg);
-
-struct worker_arg {
-	struct runner *r;
-	int id;
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker_arg *wa = arg;
-	struct runner *r = wa->r;
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		while (!r->stop && r->taken == r->head)
-			pthread_cond_wait(&r->work, &r->mu);
-		if (r->stop && r->taken == r->head)
-			break;
-		struct batch *b = &r->ring[r->taken % r->nring];
-		r->taken++;
-		b->state = RUNNING;
-		pthread_mutex_unlock(&r->mu);
-		work_batch(r, b, wa->id);
-		pthread_mutex_lock(&r->mu);
-		b->state = DONE;
-		pthread_cond_broadcast(&r->done);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-/* Record a bad line under the skip policy, or turn it into the run's error. */
-static int problem(struct runner *r, const char *file, uint64_t lineno,
-		   const char *msg, struct llm_err *e)
-{
-	if (!r->c->skip_errors) {
-		if (lineno)
-			return llm_err_set(e, "%s:%llu: %s", file,
-					   (unsigned long long)lineno, msg);
-		return llm_err_set(e, "%s", msg);
-	}
-	if (r->skipped < SHOW_SKIPPED) {
-		if (lineno)
-			buf_printf(&r->skipped_msgs, "%s:%llu: %s\n", file,
-				   (unsigned long long)lineno, msg);
-		else
-			buf_printf(&r->skipped_msgs, "%s\n", msg);
-	}
-	r->skipped++;
-	return 0;
-}
-
 /* Write a finished batch in order: run seq, emit, account, apply policy. */
-static int finish_batch(struct runner *r, struct batch *b, struct output *out,
-			struct llm_err *e)
+static int finish_batch(void *ctx, void *slot, struct llm_err *e)
 {
+	struct runner *r = ctx;
+	struct batch *b = slot;
+	struct output *out = r->out;
 	const struct stage *st = r->st;
 	struct cli *c = r->c;
 	size_t written = 0;	/* bytes of b->out already written */
@@ -238,7 +181,8 @@ static int finish_batch(struct runner *r, struct batch *b, struct output *out,
 			    output_write(out, b->out.p + written, upto - written, e) < 0)
 				return -1;
 			written = upto;
-			rc = problem(r, b->file.p, b->lineno[i], b->why[i], e);
+			rc = ord_problem(&r->skips, c, b->file.p, b->lineno[i],
+					 b->why[i], e);
 		} else if (v == STAGE_KEEP)
 			kept++;
 		else
@@ -251,7 +195,7 @@ static int finish_batch(struct runner *r, struct batch *b, struct output *out,
 	cli_count(c, "documents_out", (int64_t)kept);
 	cli_count(c, "documents_dropped", (int64_t)dropped);
 	if (rc == 0 && b->ioerr[0])
-		rc = problem(r, b->file.p, 0, b->ioerr, e);
+		rc = ord_problem(&r->skips, c, b->file.p, 0, b->ioerr, e);
 	cli_progress(c, r->docs_in, r->bytes_in);
 	return rc;
 }
@@ -284,88 +228,21 @@ int stage_run(struct cli *c, const struct stage *st, char *const *inputs,
 	r.st = st;
 	r.inputs = inputs;
 	r.ninputs = ninputs;
-	int threads = c->threads > 1 ? c->threads : 0;
-	r.nring = threads ? 2 * threads : 1;
+	r.out = out;
+	r.nring = ordered_slots(c->threads);
 	r.ring = xcalloc((size_t)r.nring, sizeof *r.ring);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.work, NULL);
-	pthread_cond_init(&r.done, NULL);
-
-	pthread_t *tids = xcalloc((size_t)threads + 1, sizeof *tids);
-	struct worker_arg *args = xcalloc((size_t)threads + 1, sizeof *args);
-	for (int i = 0; i < threads; i++) {
-		args[i] = (struct worker_arg){&r, i};
-		pthread_create(&tids[i], NULL, worker_main, &args[i]);
-	}
-
-	int rc = 0, eof = 0;
-	while (rc == 0) {
-		/* Read ahead while a slot is free; otherwise write the oldest. */
-		if (!eof && r.head - r.tail < r.nring) {
-			struct batch *b = &r.ring[r.head % r.nring];
-			int got = fill_batch(&r, b, e);
-			if (got < 0) {
-				rc = -1;
-				break;
-			}
-			if (got == 0) {
-				eof = 1;
-				continue;
-			}
-			if (!threads) {
-				work_batch(&r, b, 0);
-				b->state = DONE;
-				r.head++;
-			} else {
-				pthread_mutex_lock(&r.mu);
-				b->state = QUEUED;
-				r.head++;
-				pthread_cond_signal(&r.work);
-				pthread_mutex_unlock(&r.mu);
-			}
-			if (threads && r.head - r.tail < r.nring)
-				continue;
-		}
-		if (r.tail == r.head)
-			break;
-		struct batch *b = &r.ring[r.tail % r.nring];
-		pthread_mutex_lock(&r.mu);
-		while (b->state != DONE)
-			pthread_cond_wait(&r.done, &r.mu);
-		pthread_mutex_unlock(&r.mu);
-		rc = finish_batch(&r, b, out, e);
-		b->state = FREE;
-		r.tail++;
-	}
-
-	pthread_mutex_lock(&r.mu);
-	r.stop = 1;
-	/* Workers still holding batches finish them; nobody waits for them. */
-	r.taken = r.head;
-	pthread_cond_broadcast(&r.work);
-	pthread_mutex_unlock(&r.mu);
-	for (int i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
+	struct ordered o = {
+		.ctx = &r, .threads = c->threads,
+		.slots = r.ring, .size = sizeof *r.ring,
+		.fill = fill_batch, .work = work_batch, .finish = finish_batch,
+	};
+	int rc = ordered_run(&o, e);
 
 	cli_count(c, "documents_in", (int64_t)r.docs_in);
 	cli_count(c, "bytes_in", (int64_t)r.bytes_in);
-	if (r.skipped) {
-		cli_count(c, "errors_skipped", (int64_t)r.skipped);
-		cli_progress_end(c);
-		fprintf(stderr, "%s: skipped %llu bad input line(s) or file(s):\n%s",
-			c->prog, (unsigned long long)r.skipped, r.skipped_msgs.p);
-		if (r.skipped > SHOW_SKIPPED)
-			fprintf(stderr, "%s: ... and %llu more\n", c->prog,
-				(unsigned long long)(r.skipped - SHOW_SKIPPED));
-	}
+	ord_skips_end(&r.skips, c);
 	if (r.in)
 		input_close(r.in);
-	buf_free(&r.skipped_msgs);
-	free(tids);
-	free(args);
 	free_ring(&r);
-	pthread_mutex_destroy(&r.mu);
-	pthread_cond_destroy(&r.work);
-	pthread_cond_destroy(&r.done);
 	return rc;
 }
