@@ -558,7 +558,6 @@ void qdoc_free(struct qdoc *q)
 	}
 	free(q->sl);
 	free(q->pl);
-	free(q->hp);
 	free(q->hw);
 	free(q->wid);
 	free(q->cstart);
@@ -568,7 +567,6 @@ void qdoc_free(struct qdoc *q)
 	free(q->run);
 	free(q->run2);
 	free(q->pk);
-	free(q->pw);
 	free(q->cat);
 	free(q->stopseen);
 	buf_free(&q->lower);

@@ -164,8 +164,8 @@ struct qdoc {
 	struct qslice *pl;	/* str.splitlines() of the text */
 	size_t npl, plcap;
 	int have_pl;
-	uint64_t *hp;		/* prefix hashes of the words run together */
-	uint64_t *hw;		/* hash of each word */
+	uint64_t *hw;		/* hash of each word, then of the top n-gram at i */
+	size_t thn;		/* that n-gram's n; 0: words' hashes */
 	uint32_t *wid;		/* id of each word: where it first occurs */
 	size_t *cstart;		/* code points of the words before each word */
 	size_t *cbyte;		/* bytes of the words before each word */
@@ -173,11 +173,10 @@ struct qdoc {
 	uint8_t *cand_cat;	/* the n-grams (run together) from i may repeat */
 	uint8_t *run;		/* scratch: word first seen at i occurs again */
 	uint32_t *run2;		/* words from i on, in a row, that occur again */
+	size_t nrun[12];	/* positions with run2 >= k (k < 11; [11]: >= 11) */
 	void *pk;		/* table of word-position prefixes */
 	size_t pkcap;
 	size_t hcap;
-	uint64_t *pw;		/* powers of the hash base */
-	size_t pwn;
 	char *cat;		/* the words run together */
 	size_t catcap;
 	struct buf lower, out;

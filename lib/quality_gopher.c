@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+/* Inline: most of what is hashed here is a word or a few. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 /* ------------------------------------------------------------- quality */
@@ -174,39 +176,10 @@ const char *quality_gopher(const struct quality_params *p, struct qdoc *q)
  * and compared as integers.
  *
  * Duplicate n-grams: the words run together are kept in one buffer
- * (q->cat), and the hash of any run of it comes in O(1) from prefix hashes
- * (q->hp), polynomial over its bytes modulo the Mersenne prime 2^61 - 1,
- * so every n-gram of every n costs one multiplication.  Equal hashes are
- * confirmed by comparing the bytes.
+ * (q->cat), so an n-gram is a contiguous run of it; the few that may
+ * repeat (see PREFIX) are hashed with xxh3 and equal hashes confirmed by
+ * comparing the bytes.
  */
-#define M61 ((1ull << 61) - 1)
-/* The byte base is under 2^32 so that two bytes fold into one step:
- * (b0 + 1) * HBASE + b1 + 1 < 2^41. */
-#define HBASE 0x9e3779b1ull
-#define NPOW 512
-
-/* a * b mod 2^61 - 1, fully reduced, for a, b < 2^62. */
-static inline uint64_t mulmod(uint64_t a, uint64_t b)
-{
-	__uint128_t z = (__uint128_t)a * b;
-	uint64_t r = ((uint64_t)z & M61) + (uint64_t)(z >> 61);
-	r = (r & M61) + (r >> 61);
-	return r >= M61 ? r - M61 : r;
-}
-
-static inline uint64_t powmod(const struct qdoc *q, size_t k)
-{
-	if (k < q->pwn)
-		return q->pw[k];
-	uint64_t r = 1, b = HBASE;
-	for (; k; k >>= 1) {
-		if (k & 1)
-			r = mulmod(r, b);
-		b = mulmod(b, b);
-	}
-	return r;
-}
-
 /*
  * Most n-grams of a text occur once, and need not go through a hash table
  * at all.  Two n-grams that are equal and at least PREFIX bytes long
@@ -309,26 +282,28 @@ static void repeat_runs(struct qdoc *q, const struct words *w)
 	/* run[] says "repeated" by first occurrence; count the runs from the
 	 * end. */
 	size_t len = 0;
+	size_t hist[12] = {0};
 	for (size_t i = nw; i-- > 0;) {
 		len = q->run[q->wid[i]] ? len + 1 : 0;
 		q->run2[i] = (uint32_t)len;
+		hist[len < 11 ? len : 11]++;
+	}
+	/* nrun[k]: how many n-grams top_ngram_chars() inserts for n = k, so
+	 * that its table is sized to them, not to the whole text. */
+	size_t acc = hist[11];
+	q->nrun[11] = acc;
+	for (size_t k = 11; k-- > 0;) {
+		acc += hist[k];
+		q->nrun[k] = acc;
 	}
 }
 
-/* Build the buffers and prefix hashes of the words of q. */
+/* Build the buffer of the words of q run together, and their hashes. */
 static void ngram_prepare(struct qdoc *q, const struct words *w)
 {
-	if (!q->pwn) {
-		q->pw = xmalloc(NPOW * sizeof *q->pw);
-		q->pw[0] = 1;
-		for (size_t i = 1; i < NPOW; i++)
-			q->pw[i] = mulmod(q->pw[i - 1], HBASE);
-		q->pwn = NPOW;
-	}
 	size_t nw = w->n;
 	if (nw + 1 > q->hcap) {
 		q->hcap = nw + 1 > 2 * q->hcap ? nw + 1 : 2 * q->hcap;
-		q->hp = xrealloc(q->hp, q->hcap * sizeof *q->hp);
 		q->hw = xrealloc(q->hw, q->hcap * sizeof *q->hw);
 		q->wid = xrealloc(q->wid, q->hcap * sizeof *q->wid);
 		q->cstart = xrealloc(q->cstart, q->hcap * sizeof *q->cstart);
@@ -347,44 +322,23 @@ static void ngram_prepare(struct qdoc *q, const struct words *w)
 		free(q->cat);
 		q->cat = xmalloc(q->catcap);
 	}
-	uint64_t hp = 0;
 	size_t cb = 0, cs = 0;
 	for (size_t i = 0; i < nw; i++) {
-		q->hp[i] = hp;
 		q->cbyte[i] = cb;
 		q->cstart[i] = cs;
-		const unsigned char *s = (const unsigned char *)q->text + w->v[i].off;
+		const char *s = q->text + w->v[i].off;
 		size_t len = w->v[i].len;
-		/* sum of (byte + 1) * HBASE^(len-1-k), two bytes a step */
-		uint64_t h = 0, b2 = q->pw[2];
-		size_t k = 0;
-		if (len & 1)
-			h = (uint64_t)s[k++] + 1;
-		for (; k < len; k += 2) {
-			h = mulmod(h, b2) + ((uint64_t)s[k] + 1) * HBASE + s[k + 1] + 1;
-			h = h >= M61 ? h - M61 : h;
-		}
-		uint64_t pl = powmod(q, len);
-		hp = mulmod(hp, pl) + h;
-		hp = hp >= M61 ? hp - M61 : hp;
-		q->hw[i] = h;
+		q->hw[i] = XXH3_64bits(s, len);
 		memcpy(q->cat + cb, s, len);
 		cb += len;
 		cs += w->v[i].ncp;
 	}
-	q->hp[nw] = hp;
 	q->cbyte[nw] = cb;
 	q->cstart[nw] = cs;
 	memset(q->cat + cb, 0, PREFIX);
 	prefix_marks(q, q->cat, nw, q->cand_cat);
 	repeat_runs(q, w);
-}
-
-static inline uint64_t sub_hash(const struct qdoc *q, const uint64_t *pre, size_t i,
-				size_t j, size_t span)
-{
-	uint64_t x = mulmod(pre[i], powmod(q, span));
-	return pre[j] >= x ? pre[j] - x : pre[j] + M61 - x;
+	q->thn = 0;	/* hw holds word hashes, no n-gram's */
 }
 
 struct ngctx {
@@ -419,14 +373,24 @@ static int same_joined(const void *ctx, uint32_t a, uint32_t b)
 static size_t top_ngram_chars(struct qdoc *q, size_t nw, size_t n)
 {
 	struct ngctx c = {q, n};
-	qset_begin(q->set, nw - n + 1);
+	/* The pass for n - 1 left the hash of the (n-1)-gram at each i with
+	 * run2[i] >= n - 1 in hw[i]: extend it by one word. */
+	int inc = n >= 2 && q->thn == n - 1;
+	q->thn = n;
+	qset_begin(q->set, q->nrun[n < 11 ? n : 11]);
 	uint32_t best_count = 0, best_first = 0;
 	for (size_t i = 0; i + n <= nw; i++) {
 		if (q->run2[i] < n)
 			continue;	/* has a word that occurs once */
-		uint64_t h = 0x9e3779b97f4a7c15ull;
-		for (size_t k = 0; k < n; k++)
-			h = (h ^ q->wid[i + k]) * 0xbf58476d1ce4e5b9ull;
+		uint64_t h;
+		if (inc) {
+			h = (q->hw[i] ^ q->wid[i + n - 1]) * 0xbf58476d1ce4e5b9ull;
+		} else {
+			h = 0x9e3779b97f4a7c15ull;
+			for (size_t k = 0; k < n; k++)
+				h = (h ^ q->wid[i + k]) * 0xbf58476d1ce4e5b9ull;
+		}
+		q->hw[i] = h;
 		h ^= h >> 29;
 		int fresh;
 		uint32_t first = qset_get(q->set, h, same_ids, &c, (uint32_t)i, &fresh);
@@ -448,31 +412,54 @@ static size_t top_ngram_chars(struct qdoc *q, size_t nw, size_t n)
 /* datatrove's find_all_duplicate: walk the n-grams (words run together);
  * one seen before adds its characters and jumps past its n words, so
  * repeats are counted without overlap.  Stops early once over frac. */
-static size_t dup_ngram_chars(struct qdoc *q, size_t nw, size_t n, double len,
-			      double frac)
+static size_t dup_ngram_chars(struct qdoc *q, const uint32_t *pos, size_t npos,
+			      size_t nw, size_t n, double len, double frac)
 {
 	struct ngctx c = {q, n};
-	qset_begin(q->set, nw);
+	qset_begin(q->set, npos);
 	size_t repeated = 0;
-	for (size_t i = 0; i + n <= nw;) {
-		size_t span = q->cbyte[i + n] - q->cbyte[i];
-		if (!q->cand_cat[i] && span >= PREFIX) {
-			i++;	/* occurs once: nothing later can repeat it */
-			continue;
-		}
+	/* i: the next position the walk may look at; positions not in pos[]
+	 * are ones it would pass over (see dup_positions()). */
+	size_t i = 0;
+	for (size_t k = 0; k < npos; k++) {
+		size_t j = pos[k];
+		if (j < i)
+			continue;	/* inside a repeat already counted */
+		if (j + n > nw)
+			break;
+		size_t span = q->cbyte[j + n] - q->cbyte[j];
+		if (!q->cand_cat[j] && span >= PREFIX)
+			continue;	/* occurs once: nothing later can repeat it */
 		int fresh;
-		qset_get(q->set, sub_hash(q, q->hp, i, i + n, span), same_joined, &c,
-			 (uint32_t)i, &fresh);
+		qset_get(q->set, XXH3_64bits(q->cat + q->cbyte[j], span), same_joined, &c,
+			 (uint32_t)j, &fresh);
 		if (fresh) {
-			i++;
+			i = j + 1;
 			continue;
 		}
-		repeated += q->cstart[i + n] - q->cstart[i];
+		repeated += q->cstart[j + n] - q->cstart[j];
 		if ((double)repeated / len > frac)
 			break;
-		i += n;
+		i = j + n;
 	}
 	return repeated;
+}
+
+/*
+ * The positions dup_ngram_chars() may need for any n >= nmin, into q->cnt
+ * (free once the top n-grams are done): an n-gram at an unmarked position
+ * at least PREFIX bytes long occurs once, and a longer n only lengthens
+ * it, so such positions are skipped for every n >= nmin.
+ */
+static size_t dup_positions(struct qdoc *q, size_t nw, size_t nmin)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < nw; i++) {
+		size_t end = i + nmin < nw ? i + nmin : nw;
+		if (q->cand_cat[i] || q->cbyte[end] - q->cbyte[i] < PREFIX)
+			q->cnt[k++] = (uint32_t)i;
+	}
+	return k;
 }
 
 /* Split text[0..n) at runs of at least `min` newlines. */
@@ -547,10 +534,17 @@ const char *quality_repetition(const struct quality_params *p, struct qdoc *q)
 		if ((double)top_ngram_chars(q, w->n, ng) / len > p->gr.top_n_grams.frac[k])
 			return ng <= 10 ? top_reason[ng - 1] : "top_n_gram";
 	}
+	if (!p->gr.dup_n_grams.len)
+		return NULL;
+	size_t nmin = (size_t)p->gr.dup_n_grams.n[0];
+	for (size_t k = 1; k < p->gr.dup_n_grams.len; k++)
+		if ((size_t)p->gr.dup_n_grams.n[k] < nmin)
+			nmin = (size_t)p->gr.dup_n_grams.n[k];
+	size_t npos = dup_positions(q, w->n, nmin);
 	for (size_t k = 0; k < p->gr.dup_n_grams.len; k++) {
 		size_t ng = (size_t)p->gr.dup_n_grams.n[k];
 		double frac = p->gr.dup_n_grams.frac[k];
-		if ((double)dup_ngram_chars(q, w->n, ng, len, frac) / len > frac)
+		if ((double)dup_ngram_chars(q, q->cnt, npos, w->n, ng, len, frac) / len > frac)
 			return ng <= 10 ? dup_reason[ng - 1] : "duplicated_n_grams";
 	}
 	return NULL;
