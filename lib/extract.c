@@ -352,7 +352,24 @@ static int skipped_tag(GumboTag t)
 	}
 }
 
-/* Is the element hidden from readers? */
+/* Does a class value hold a token that starts with word? */
+static int class_has(const char *v, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = v; *p;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		const char *s = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if ((size_t)(p - s) >= wl && strncasecmp(s, word, wl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is the element hidden from readers, or a wiki's "[edit]" link that
+ * lives inside a heading (so no block-level hint could drop it)? */
 static int hidden(const GumboElement *e)
 {
 	if (gumbo_get_attribute(&e->attributes, "hidden"))
@@ -373,7 +390,7 @@ static int hidden(const GumboElement *e)
 			return 1;
 	}
 	v = attr(e, "class");
-	return v && hidden_class(v);
+	return v && (hidden_class(v) || class_has(v, "mw-editsection"));
 }
 
 /* For elements gumbo does not know: is the tag name this? */
@@ -1039,6 +1056,52 @@ static int ends_with_colon(const struct extractor *x, const struct block *b)
 	return b->len >= 3 && memcmp(t + b->len - 3, "\xEF\xBC\x9A", 3) == 0;
 }
 
+/* Does the text hold a phrase that asks the reader to do something other
+ * than read: subscribe, follow, share, donate, write in?  Lower-case
+ * ASCII or UTF-8 stems, matched anywhere, case-insensitively for ASCII. */
+static int call_to_action(const char *t, size_t n)
+{
+	static const char *const stems[] = {
+		"subscri", "newsletter", "telegram", "whatsapp", "follow us",
+		"sign up", "signup", "abonn", "suscr", "únete", "síguenos", "siguenos",
+		"folgen sie", "folge uns", "letter to the editor", "subskryp",
+		"support our", "donate", "join us", "join our", "stay up-to-date",
+		"stay up to date", "share this", "apóyanos", "soutenez",
+		"unterstützen sie", "facebook", "twitter", "instagram",
+	};
+	for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
+		size_t sl = strlen(stems[k]);
+		for (size_t i = 0; i + sl <= n; i++)
+			if (strncasecmp(t + i, stems[k], sl) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* The article ends where the calls to action begin: blocks at the end of
+ * the container, each asking the reader to subscribe, follow or donate,
+ * are promotion even when they read like prose.  Walks back from the end
+ * and stops at the first text block that is not one; headings and short
+ * lines in between are left to their neighbours (select_blocks). */
+#define CTA_MAX_UNITS 400	/* longer is an article paragraph */
+static void drop_trailing_cta(struct extractor *x, int lo, int hi)
+{
+	for (int i = hi - 1; i >= lo; i--) {
+		struct block *b = &x->bl[i];
+		if (b->cls < C_NEAR)
+			continue;	/* outside, pruned, bad, short */
+		if (b->cls == C_HEAD)
+			continue;
+		/* A paragraph may tell what someone wrote on Twitter; a call
+		 * to action links to where to act, or is a line on its own. */
+		int linked = b->link_units > 0 || b->units < MIN_BLOCK * 4;
+		if (b->units >= CTA_MAX_UNITS || !linked ||
+		    !call_to_action(x->arena.p + b->off, b->len))
+			break;
+		b->cls = C_PRUNED;
+	}
+}
+
 static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 {
 	const struct elem *ce = &x->el[c];
@@ -1070,6 +1133,7 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 	}
 	if (mode == EXTRACT_ALL)
 		return;
+	drop_trailing_cta(x, lo, hi);
 	/* Near-good blocks need a good neighbour, short ones good on both
 	 * sides; headings need good text after them. */
 	for (int i = lo; i < hi; i++) {

@@ -114,6 +114,37 @@ static void test_article(void **state)
 	buf_free(&again);
 }
 
+/* Calls to action after the article go, however they are marked up; a
+ * paragraph that only mentions a social network stays.  A wiki's "[edit]"
+ * links leave the headings. */
+static void test_calls_to_action(void **state)
+{
+	(void)state;
+	const char *html =
+		"<html><body><div class=\"post\"><h1>Budget</h1><p>" PARA1 "</p>"
+		"<h2>Vote<span class=\"mw-editsection\">[<a href=#>edit</a>]</span></h2>"
+		"<p>" PARA2 "</p>"
+		"<p>The mayor wrote on Twitter that the vote was a good start, and that "
+		"the council would meet again in the spring.</p>"
+		"<p>" PARA3 "</p>"
+		"<section><p>We want to hear what you think about this article. "
+		"<a href=/l>Submit a letter to the editor.</a></p></section>"
+		"<p>Did you know we have a Telegram channel? Join it from your phone "
+		"<a href=/t>with this link</a>.</p>"
+		"<h3>Stay in touch</h3>"
+		"<p>Subscribe to our newsletter, and <a href=/f>follow us</a> for more.</p>"
+		"</div></body></html>";
+	const char *t = ex(html, EXTRACT_MAIN, NULL);
+	assert_non_null(strstr(t, "Vote\n\n" PARA2));
+	assert_non_null(strstr(t, "wrote on Twitter"));
+	assert_non_null(strstr(t, PARA3));
+	static const char *const gone[] = {"edit", "hear what", "Telegram", "Stay in touch",
+					   "newsletter"};
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		if (strstr(t, gone[i]))
+			fail_msg("'%s' should be gone:\n%s", gone[i], t);
+}
+
 static void test_hidden_and_formatting(void **state)
 {
 	(void)state;
@@ -230,6 +261,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_article),
+		cmocka_unit_test(test_calls_to_action),
 		cmocka_unit_test(test_hidden_and_formatting),
 		cmocka_unit_test(test_titles_and_edges),
 		cmocka_unit_test(test_page_charsets),
