@@ -3,6 +3,7 @@
 #include "bpe.h"
 #include "buf.h"
 #include "err.h"
+#include "infer.h"
 #include "lmscore.h"
 #include "model.h"
 
@@ -15,6 +16,7 @@ struct lm_model {
 	const struct bpe *tok;
 	struct bpe_enc *enc;
 	struct bpe_ids ids;
+	struct infer *inf;	/* the key/value cache of the last context */
 	uint32_t *in;		/* (B,T) inputs of a pass */
 	int32_t *tgt;		/* (B,T) targets, -1 where not scored */
 	size_t cap;
@@ -31,6 +33,7 @@ struct lm_model *lm_model_new(struct model *m, const struct bpe *tok,
 	x->m = m;
 	x->tok = tok;
 	x->enc = bpe_enc_new(tok);
+	x->inf = infer_new(m);
 	return x;
 }
 
@@ -39,6 +42,7 @@ void lm_model_free(struct lm_model *x)
 	if (!x)
 		return;
 	bpe_enc_free(x->enc);
+	infer_free(x->inf);
 	free(x->ids.v);
 	free(x->in);
 	free(x->tgt);
@@ -114,6 +118,75 @@ static int pass(struct lm_model *x, struct lm_request *req, int nreq, int T,
 	return 0;
 }
 
+/* log p(y) from a row of logits (V real of them), in double. */
+static double logprob(const float *lg, int V, uint32_t y)
+{
+	double mx = lg[0], z = 0;
+	for (int v = 1; v < V; v++)
+		if (lg[v] > mx)
+			mx = lg[v];
+	for (int v = 0; v < V; v++)
+		z += exp((double)lg[v] - mx);
+	return (double)lg[y] - mx - log(z);
+}
+
+/* The input positions every request of req[0..nreq) shares: their common
+ * prefix, up to the first position any of them scores (that position
+ * must run in the branch, which gives its logits). */
+static int shared_prefix(const struct lm_request *req, int nreq)
+{
+	int P = req[0].n - 1 - req[0].ncont;
+	for (int b = 1; b < nreq; b++) {
+		int from = req[b].n - 1 - req[b].ncont, i = 0;
+		P = from < P ? from : P;
+		while (i < P && req[b].ids[i] == req[0].ids[i])
+			i++;
+		P = i;
+	}
+	return P;
+}
+
+/*
+ * The same as pass() with the shared prefix computed once: the cache keeps
+ * (or is brought to) req[0].ids[0..P), then every request's input after P
+ * runs as one branch of shape (nreq, longest rest).
+ */
+static int pass_cached(struct lm_model *x, struct lm_request *req, int nreq,
+		       int P, struct llm_err *e)
+{
+	int keep = infer_common(x->inf, req[0].ids, P);
+	infer_truncate(x->inf, keep);
+	if (keep < P && infer_append(x->inf, req[0].ids + keep, P - keep, NULL, e) < 0)
+		return -1;
+	int T = 0;
+	for (int b = 0; b < nreq; b++)
+		T = req[b].n - 1 - P > T ? req[b].n - 1 - P : T;
+	reserve(x, (size_t)nreq * (size_t)T);
+	for (int b = 0; b < nreq; b++)
+		for (int t = 0; t < T; t++)
+			x->in[(size_t)b * T + t] = P + t < req[b].n - 1 ? req[b].ids[P + t] : 0;
+	const float *lg;
+	if (infer_branch(x->inf, x->in, nreq, T, &lg, e) < 0)
+		return -1;
+	int V = x->m->cfg.vocab, Vp = x->m->cfg.padded_vocab;
+	for (int b = 0; b < nreq; b++) {
+		double ll = 0;
+		int greedy = 1, from = req[b].n - 1 - req[b].ncont;
+		/* row t predicts req[b].ids[P + t + 1] */
+		for (int t = from - P; t < req[b].n - 1 - P; t++) {
+			const float *row = lg + ((size_t)b * T + (size_t)t) * (size_t)Vp;
+			uint32_t y = req[b].ids[P + t + 1];
+			ll += logprob(row, V, y);
+			for (int v = 0; v < V && greedy; v++)
+				if (row[v] > row[y])
+					greedy = 0;
+		}
+		req[b].logprob = ll;
+		req[b].greedy = greedy;
+	}
+	return 0;
+}
+
 static int score(void *ctx, struct lm_request *req, int nreq, struct llm_err *e)
 {
 	struct lm_model *x = ctx;
@@ -128,7 +201,12 @@ static int score(void *ctx, struct lm_request *req, int nreq, struct llm_err *e)
 			T = t;
 			hi++;
 		}
-		if (pass(x, req + lo, hi - lo, T, e) < 0)
+		/* Requests sharing a context (the choices of a question) run
+		 * it once; unrelated ones (rolling windows) as one pass. */
+		int P = shared_prefix(req + lo, hi - lo);
+		int rc = P > 0 ? pass_cached(x, req + lo, hi - lo, P, e)
+			       : pass(x, req + lo, hi - lo, T, e);
+		if (rc < 0)
 			return -1;
 		lo = hi;
 	}
@@ -139,13 +217,13 @@ static int next(void *ctx, const uint32_t *ids, int n, float *logp,
 		struct llm_err *e)
 {
 	struct lm_model *x = ctx;
-	struct model_run run = {0, 0};
-	float loss;
-	if (model_forward(x->m, ids, NULL, 1, n, &run, &loss, e) < 0)
+	/* The cached prefix of ids (the text generated so far) is reused:
+	 * each new token costs one position, not a whole pass. */
+	const float *lg;
+	if (infer_next(x->inf, ids, n, &lg, e) < 0)
 		return -1;
-	int V = x->m->cfg.vocab, Vp = x->m->cfg.padded_vocab;
-	const float *lg = x->m->a.logits + (size_t)(n - 1) * (size_t)Vp;
-	/* log-softmax of the last row */
+	int V = x->m->cfg.vocab;
+	/* log-softmax of the row */
 	double mx = lg[0], z = 0;
 	for (int v = 1; v < V; v++)
 		if (lg[v] > mx)

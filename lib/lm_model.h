@@ -2,15 +2,21 @@
  * lm_model.h - the CPU Transformer (model.h) with a BPE tokenizer (bpe.h)
  * as the struct lm that lmscore.h scores with.
  *
- * score() runs each batch of requests as one forward pass of shape
- * (requests, longest input), shorter inputs padded at the end (attention
- * is causal, so padding never changes what comes before it) and ignored
- * as targets; the summed log-probability of a request's scored tokens is
- * -sum of the model's per-token losses there, and greedy means each
- * scored token is the argmax of its row of logits.  Batches are cut so
- * that one pass holds at most LM_MODEL_TOKENS positions, which bounds the
- * activation memory.  next() is one forward pass over the sequence and a
- * log-softmax of the last row.
+ * score() runs each batch of requests (the choices of one question) with
+ * the key/value cache of infer.h: the input positions every request
+ * shares, up to the first scored one, run once (and stay cached, so a
+ * later batch with the same prefix, a few-shot prompt, reuses them); the
+ * rest of every request then runs as one branch of shape (requests,
+ * longest rest), shorter ones padded at the end (attention is causal, so
+ * padding never changes what comes before it).  Requests sharing nothing
+ * (rolling windows) run as one plain forward pass instead, padded the
+ * same way, with targets ignored in the padding.  The summed
+ * log-probability of a request is that of its scored tokens under a
+ * log-softmax of their rows, and greedy means each scored token is the
+ * argmax of its row.  Batches are cut so that one pass holds at most
+ * LM_MODEL_TOKENS positions, which bounds the activation memory.
+ * next() reuses the cached prefix of its sequence (during generation,
+ * all but the newest token) and runs the rest.
  *
  * The model and the tokenizer are borrowed and must outlive the adapter.
  * Token ids the tokenizer makes must be below the model's vocabulary;

@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "crng.h"
 #include "err.h"
+#include "infer.h"
 #include "model.h"
 
 #include <math.h>
@@ -100,30 +101,34 @@ long sample_generate(struct model *m, const uint32_t *ctx, size_t n,
 		     int (*emit)(void *arg, uint32_t id), void *arg,
 		     struct llm_err *e)
 {
-	int T = m->cfg.context, V = m->cfg.vocab, Vp = m->cfg.padded_vocab;
+	int T = m->cfg.context, V = m->cfg.vocab;
 	if (n == 0)
 		return llm_err_set(e, "an empty prompt: give at least one token");
 	size_t cap = n + (size_t)max_new;
 	uint32_t *seq = xmalloc(cap * sizeof *seq);
 	memcpy(seq, ctx, n * sizeof *seq);
 	struct sampler *s = sampler_new(V);
-	struct model_run run = {0, 0};
+	struct infer *inf = infer_new(m);
 	long made = 0;
 	while (made < max_new) {
 		size_t len = n + (size_t)made;
 		size_t start = len > (size_t)T ? len - (size_t)T : 0;
 		int t = (int)(len - start);
-		float loss;
-		if (model_forward(m, seq + start, NULL, 1, t, &run, &loss, e) < 0) {
+		/* Cached keys and values make a token cost one position while
+		 * the window starts at 0; once it slides, positions shift and
+		 * the window is recomputed. */
+		const float *lg;
+		if (infer_next(inf, seq + start, t, &lg, e) < 0) {
 			made = -1;
 			break;
 		}
-		int id = sample_token(s, m->a.logits + (size_t)(t - 1) * Vp, V, o, r);
+		int id = sample_token(s, lg, V, o, r);
 		seq[len] = (uint32_t)id;
 		made++;
 		if (emit && emit(arg, (uint32_t)id))
 			break;
 	}
+	infer_free(inf);
 	sampler_free(s);
 	free(seq);
 	return made;

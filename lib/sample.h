@@ -33,7 +33,9 @@ int sample_token(struct sampler *s, const float *logits, int V,
 
 /*
  * Continue ctx[0..n) by up to max_new tokens, each fed back in; the model
- * sees the last `context` tokens.  emit(arg, id) is called for each new
+ * sees the last `context` tokens.  A key/value cache (infer.h) makes each
+ * token cost one position while the sequence fits the context (past it,
+ * the sliding window is recomputed per token, its positions restarting).  emit(arg, id) is called for each new
  * token and may return non-zero to stop (an end-of-text, say).  Returns
  * the number generated, or -1 with e set.
  */
