@@ -6,6 +6,14 @@ load helpers
 
 REF="$ROOT/tests/ref"
 LISTS="$DATA/lists/ldnoobw"
+# The parity documents, rebuilt from ../shared/data (standard library only).
+PARITY="$BATS_FILE_TMPDIR/parity.jsonl"
+
+setup_file() {
+	python3 "$REF/filter_parity.py" input "$PARITY"
+	# The very bytes datatrove's decisions were computed on.
+	echo "$(cat "$REF/filter_parity_input.sha256")  $PARITY" | sha256sum -c --quiet
+}
 
 # Agreement of --annotate output ($1) with the expected decisions of one
 # rule set ($2) of the parity fixture; prints "agree total".
@@ -33,7 +41,7 @@ print(agree, len(exp))
 		rules=$r
 		[ "$r" = stack ] && rules=gopher-quality,gopher-repetition,c4,fineweb,badwords
 		llm-filter --annotate --rules "$rules" --badwords-dir "$LISTS" \
-			"$REF/filter_parity_input.jsonl.zst" > "$T/$r.jsonl" 2>/dev/null
+			"$PARITY" > "$T/$r.jsonl" 2>/dev/null
 		read -r agree total <<< "$(agreement "$T/$r.jsonl" "$r")"
 		echo "# $r: $agree / $total agree" >&3
 		[ "$total" -eq 2471 ]
@@ -42,7 +50,7 @@ print(agree, len(exp))
 }
 
 @test "default: drops, keeps order, prints the table and writes --stats" {
-	zstd -dc "$REF/filter_parity_input.jsonl.zst" | head -400 > "$T/in.jsonl"
+	head -400 "$PARITY" > "$T/in.jsonl"
 	run llm-filter "$T/in.jsonl" -o "$T/out.jsonl" --stats "$T/stats.json"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"rule set"*"dropped"* ]]
@@ -64,7 +72,7 @@ assert pos == sorted(pos)          # input order
 }
 
 @test "--annotate keeps everything; C4 cleans only the kept; other fields untouched" {
-	zstd -dc "$REF/filter_parity_input.jsonl.zst" | head -300 > "$T/in.jsonl"
+	head -300 "$PARITY" > "$T/in.jsonl"
 	llm-filter --annotate "$T/in.jsonl" > "$T/ann.jsonl" 2>/dev/null
 	llm-filter "$T/in.jsonl" > "$T/kept.jsonl" 2>/dev/null
 	py '
@@ -90,7 +98,7 @@ for x, y in zip(a, b):
 }
 
 @test "--rejected writes the dropped documents with their reason, atomically" {
-	zstd -dc "$REF/filter_parity_input.jsonl.zst" | head -300 > "$T/in.jsonl"
+	head -300 "$PARITY" > "$T/in.jsonl"
 	llm-filter "$T/in.jsonl" -o "$T/kept.jsonl" --rejected "$T/rej.jsonl" 2>/dev/null
 	py '
 import json, sys
@@ -116,7 +124,7 @@ assert not {d["id"] for d in kept} & {d["id"] for d in rej}
 }
 
 @test "-j N gives the same output, rejected file and counts" {
-	zstd -dc "$REF/filter_parity_input.jsonl.zst" > "$T/in.jsonl"
+	cp "$PARITY" "$T/in.jsonl"
 	llm-filter -j 1 "$T/in.jsonl" -o "$T/o1" --rejected "$T/r1" --stats "$T/s1" 2>/dev/null
 	llm-filter -j 3 "$T/in.jsonl" -o "$T/o3" --rejected "$T/r3" --stats "$T/s3" 2>/dev/null
 	cmp "$T/o1" "$T/o3"
