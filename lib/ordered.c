@@ -2,10 +2,12 @@
 #include "ordered.h"
 #include "cli.h"
 #include "err.h"
+#include "input.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SHOW_SKIPPED 5		/* skipped problems printed in full at the end */
 
@@ -183,4 +185,105 @@ void ord_skips_end(struct ord_skips *s, struct cli *c)
 				(unsigned long long)(s->n - SHOW_SKIPPED));
 	}
 	buf_free(&s->msgs);
+}
+
+int ord_inputs_open(struct ord_inputs *s, int *opened, struct llm_err *e)
+{
+	if (opened)
+		*opened = 0;
+	if (s->in)
+		return 1;
+	/* With no paths, standard input is the one input. */
+	if (s->next >= (s->npaths ? s->npaths : 1))
+		return 0;
+	const char *path = s->npaths ? s->paths[s->next] : NULL;
+	s->next++;
+	s->in = input_open(path, e);
+	if (!s->in)
+		return -1;
+	if (opened)
+		*opened = 1;
+	return 1;
+}
+
+void ord_inputs_close(struct ord_inputs *s)
+{
+	input_close(s->in);
+	s->in = NULL;
+}
+
+void ord_lines_clear(struct ord_lines *b)
+{
+	buf_clear(&b->text);
+	buf_clear(&b->file);
+	b->n = 0;
+	b->ioerr[0] = '\0';
+}
+
+void ord_lines_push(struct ord_lines *b, size_t off, size_t len,
+		    uint64_t lineno)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->off = xrealloc(b->off, b->cap * sizeof *b->off);
+		b->len = xrealloc(b->len, b->cap * sizeof *b->len);
+		b->lineno = xrealloc(b->lineno, b->cap * sizeof *b->lineno);
+	}
+	b->off[b->n] = off;
+	b->len[b->n] = len;
+	b->lineno[b->n] = lineno;
+	b->n++;
+}
+
+static int blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int ord_lines_fill(struct ord_inputs *s, struct ord_lines *b,
+		   struct llm_err *e)
+{
+	ord_lines_clear(b);
+	for (;;) {
+		int got = ord_inputs_open(s, NULL, e);
+		if (got <= 0)
+			return got;
+		buf_puts(&b->file, input_name(s->in));
+		for (;;) {
+			const char *line;
+			size_t len;
+			struct llm_err ie;
+			got = input_line(s->in, &line, &len, &ie);
+			if (got <= 0) {
+				if (got < 0)
+					snprintf(b->ioerr, sizeof b->ioerr, "%s", ie.msg);
+				break;
+			}
+			if (blank(line, len))
+				continue;
+			ord_lines_push(b, b->text.len, len, input_lineno(s->in));
+			buf_append(&b->text, line, len);
+			if (b->text.len >= ORD_LINES_BYTES || b->n >= ORD_LINES_MAX)
+				return 1;
+		}
+		/* This input is finished (or broken); the next fill opens the
+		 * next one.  An input without a line gives no batch. */
+		ord_inputs_close(s);
+		if (b->n > 0 || b->ioerr[0])
+			return 1;
+		buf_clear(&b->file);
+	}
+}
+
+void ord_lines_free(struct ord_lines *b)
+{
+	buf_free(&b->text);
+	buf_free(&b->file);
+	free(b->off);
+	free(b->len);
+	free(b->lineno);
+	memset(b, 0, sizeof *b);
 }

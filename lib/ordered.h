@@ -32,6 +32,7 @@
 #include "buf.h"
 
 struct cli;
+struct input;
 struct llm_err;
 
 struct ordered {
@@ -75,5 +76,51 @@ int ord_problem(struct ord_skips *s, const struct cli *c, const char *file,
 /* Count errors_skipped in c, print the summary if anything was skipped,
  * and free s. */
 void ord_skips_end(struct ord_skips *s, struct cli *c);
+
+/*
+ * The inputs of a run, read one after the other by fill(): the named paths,
+ * or standard input when there are none.
+ */
+struct ord_inputs {
+	char *const *paths;
+	int npaths, next;
+	struct input *in;	/* the one being read, or NULL */
+};
+
+/* Make sure an input is open: 1 if one is (*opened set to 1 when it was
+ * opened by this call), 0 when every input has been read, -1 on error. */
+int ord_inputs_open(struct ord_inputs *s, int *opened, struct llm_err *e);
+/* Close the current input, if any. */
+void ord_inputs_close(struct ord_inputs *s);
+
+/* A batch of input lines (or other units of text), with where each came
+ * from.  Zero it once; ord_lines_free() it at the end. */
+struct ord_lines {
+	struct buf text;	/* the units, back to back */
+	size_t *off, *len;	/* unit i is text.p[off[i] .. off[i] + len[i]) */
+	uint64_t *lineno;	/* its 1-based line number (0: not a line) */
+	size_t n, cap;		/* units, and room in the arrays */
+	struct buf file;	/* the input's name, for messages */
+	char ioerr[1024];	/* a read error after the last unit, or "" */
+};
+
+#define ORD_LINES_BYTES (4u << 20)
+#define ORD_LINES_MAX 4096
+
+/* Empty b, keeping its memory. */
+void ord_lines_clear(struct ord_lines *b);
+/* Add the unit text.p[off .. off + len) (the caller has put it there). */
+void ord_lines_push(struct ord_lines *b, size_t off, size_t len,
+		    uint64_t lineno);
+/*
+ * Empty b, then fill it with the next lines of s that are not blank (only
+ * spaces, tabs, CR), going on to the next input when one ends, up to about
+ * ORD_LINES_BYTES or ORD_LINES_MAX lines.  A batch never spans two inputs;
+ * a read error ends it with ioerr set.  Returns 1 if b holds anything, 0
+ * at the end of all input, -1 when an input cannot be opened.
+ */
+int ord_lines_fill(struct ord_inputs *s, struct ord_lines *b,
+		   struct llm_err *e);
+void ord_lines_free(struct ord_lines *b);
 
 #endif

@@ -11,17 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_BYTES (4u << 20)
-#define BATCH_LINES 4096
-
 struct batch {
-	/* The lines, copied out of the reader's buffer. */
-	struct buf text;
-	size_t *off, *len;
-	uint64_t *lineno;
-	size_t n, cap;
-	struct buf file;	/* input name, for messages */
-	char ioerr[1024];	/* a read error after the last line, or "" */
+	struct ord_lines lines;	/* the lines, copied out of the reader */
+	size_t cap;		/* room in the arrays below */
 
 	struct doc *docs;	/* n parsed documents */
 	int *verdict;
@@ -34,10 +26,7 @@ struct batch {
 struct runner {
 	struct cli *c;
 	const struct stage *st;
-	char *const *inputs;
-	int ninputs, next_input;
-	struct input *in;
-
+	struct ord_inputs inputs;
 	struct output *out;
 
 	struct batch *ring;	/* ordered_slots(threads) batches */
@@ -47,14 +36,12 @@ struct runner {
 	struct ord_skips skips;
 };
 
+/* Make the per-line arrays as long as the line arrays. */
 static void batch_grow(struct batch *b)
 {
-	if (b->n < b->cap)
+	size_t cap = b->lines.cap;
+	if (b->cap >= cap)
 		return;
-	size_t cap = b->cap ? b->cap * 2 : 256;
-	b->off = xrealloc(b->off, cap * sizeof *b->off);
-	b->len = xrealloc(b->len, cap * sizeof *b->len);
-	b->lineno = xrealloc(b->lineno, cap * sizeof *b->lineno);
 	b->verdict = xrealloc(b->verdict, cap * sizeof *b->verdict);
 	b->out_end = xrealloc(b->out_end, cap * sizeof *b->out_end);
 	b->why = xrealloc(b->why, cap * sizeof *b->why);
@@ -63,61 +50,16 @@ static void batch_grow(struct batch *b)
 	b->cap = cap;
 }
 
-static int blank(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
-/* Fill b with the next lines of the current input (opening the next input
- * when one ends).  Returns 1 if b holds anything, 0 at the end of all input,
- * -1 if an input cannot be opened. */
+/* The next lines of the inputs.  1 if b holds anything, 0 at the end of
+ * all input, -1 if an input cannot be opened. */
 static int fill_batch(void *ctx, void *slot, struct llm_err *e)
 {
 	struct runner *r = ctx;
 	struct batch *b = slot;
-	buf_clear(&b->text);
-	b->n = 0;
-	b->ioerr[0] = '\0';
 	b->bytes = 0;
-	while (!r->in) {
-		if (r->next_input >= r->ninputs && !(r->ninputs == 0 && r->next_input == 0))
-			return 0;
-		const char *path = r->ninputs ? r->inputs[r->next_input] : NULL;
-		r->next_input++;
-		r->in = input_open(path, e);
-		if (!r->in)
-			return -1;
-	}
-	buf_clear(&b->file);
-	buf_puts(&b->file, input_name(r->in));
-	for (;;) {
-		const char *line;
-		size_t len;
-		struct llm_err ie;
-		int got = input_line(r->in, &line, &len, &ie);
-		if (got <= 0) {
-			if (got < 0)
-				snprintf(b->ioerr, sizeof b->ioerr, "%s", ie.msg);
-			break;
-		}
-		if (blank(line, len))
-			continue;
-		batch_grow(b);
-		b->off[b->n] = b->text.len;
-		b->len[b->n] = len;
-		b->lineno[b->n] = input_lineno(r->in);
-		buf_append(&b->text, line, len);
-		b->n++;
-		if (b->text.len >= BATCH_BYTES || b->n >= BATCH_LINES)
-			return 1;
-	}
-	/* This input is finished (or broken); the next fill opens the next. */
-	input_close(r->in);
-	r->in = NULL;
-	return b->n > 0 || b->ioerr[0] ? 1 : fill_batch(r, b, e);
+	int got = ord_lines_fill(&r->inputs, &b->lines, e);
+	batch_grow(b);
+	return got;
 }
 
 /* Parse and map every line of b; serialize it too when there is no seq. */
@@ -127,10 +69,10 @@ static void work_batch(void *ctx, int worker, void *slot)
 	struct batch *b = slot;
 	const struct stage *st = r->st;
 	buf_clear(&b->out);
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->lines.n; i++) {
 		struct doc *d = &b->docs[i];
 		struct llm_err e;
-		int v = doc_parse(d, b->text.p + b->off[i], b->len[i], &e);
+		int v = doc_parse(d, b->lines.text.p + b->lines.off[i], b->lines.len[i], &e);
 		if (v == 0 && st->map)
 			v = st->map(st->ctx, worker, d, &e);
 		else if (v < 0)
@@ -141,7 +83,7 @@ static void work_batch(void *ctx, int worker, void *slot)
 		else if (v == STAGE_KEEP && !st->seq)
 			doc_serialize(d, &b->out);
 		b->out_end[i] = b->out.len;
-		b->bytes += b->len[i] + 1;
+		b->bytes += b->lines.len[i] + 1;
 	}
 }
 
@@ -158,7 +100,7 @@ static int finish_batch(void *ctx, void *slot, struct llm_err *e)
 	uint64_t kept = 0, dropped = 0;
 	if (st->seq)
 		buf_clear(&b->out);
-	for (size_t i = 0; i < b->n && rc == 0; i++) {
+	for (size_t i = 0; i < b->lines.n && rc == 0; i++) {
 		struct doc *d = &b->docs[i];
 		int v = b->verdict[i];
 		if (v != STAGE_ERROR)
@@ -181,7 +123,7 @@ static int finish_batch(void *ctx, void *slot, struct llm_err *e)
 			    output_write(out, b->out.p + written, upto - written, e) < 0)
 				return -1;
 			written = upto;
-			rc = ord_problem(&r->skips, c, b->file.p, b->lineno[i],
+			rc = ord_problem(&r->skips, c, b->lines.file.p, b->lines.lineno[i],
 					 b->why[i], e);
 		} else if (v == STAGE_KEEP)
 			kept++;
@@ -194,8 +136,8 @@ static int finish_batch(void *ctx, void *slot, struct llm_err *e)
 	r->bytes_in += b->bytes;
 	cli_count(c, "documents_out", (int64_t)kept);
 	cli_count(c, "documents_dropped", (int64_t)dropped);
-	if (rc == 0 && b->ioerr[0])
-		rc = ord_problem(&r->skips, c, b->file.p, 0, b->ioerr, e);
+	if (rc == 0 && b->lines.ioerr[0])
+		rc = ord_problem(&r->skips, c, b->lines.file.p, 0, b->lines.ioerr, e);
 	cli_progress(c, r->docs_in, r->bytes_in);
 	return rc;
 }
@@ -207,15 +149,11 @@ static void free_ring(struct runner *r)
 		for (size_t k = 0; k < b->cap; k++)
 			doc_free(&b->docs[k]);
 		free(b->docs);
-		free(b->off);
-		free(b->len);
-		free(b->lineno);
 		free(b->verdict);
 		free(b->why);
 		free(b->out_end);
-		buf_free(&b->text);
+		ord_lines_free(&b->lines);
 		buf_free(&b->out);
-		buf_free(&b->file);
 	}
 	free(r->ring);
 }
@@ -226,8 +164,8 @@ int stage_run(struct cli *c, const struct stage *st, char *const *inputs,
 	struct runner r = {0};
 	r.c = c;
 	r.st = st;
-	r.inputs = inputs;
-	r.ninputs = ninputs;
+	r.inputs.paths = inputs;
+	r.inputs.npaths = ninputs;
 	r.out = out;
 	r.nring = ordered_slots(c->threads);
 	r.ring = xcalloc((size_t)r.nring, sizeof *r.ring);
@@ -241,8 +179,7 @@ int stage_run(struct cli *c, const struct stage *st, char *const *inputs,
 	cli_count(c, "documents_in", (int64_t)r.docs_in);
 	cli_count(c, "bytes_in", (int64_t)r.bytes_in);
 	ord_skips_end(&r.skips, c);
-	if (r.in)
-		input_close(r.in);
+	ord_inputs_close(&r.inputs);
 	free_ring(&r);
 	return rc;
 }

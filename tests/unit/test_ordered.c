@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
@@ -207,6 +209,48 @@ static void test_skips(void **state)
 	buf_free(&s.msgs);
 }
 
+/* Lines across inputs: blank lines and empty files give nothing, a batch
+ * never spans two files, line numbers and names are those of the file. */
+static void test_lines_fill(void **state)
+{
+	(void)state;
+	char a[] = "/tmp/llm-test-lines-a-XXXXXX", b[] = "/tmp/llm-test-lines-b-XXXXXX",
+	     z[] = "/tmp/llm-test-lines-z-XXXXXX";
+	int fa = mkstemp(a), fb = mkstemp(b), fz = mkstemp(z);
+	assert_true(fa >= 0 && fb >= 0 && fz >= 0);
+	assert_int_equal(write(fa, "one\n\n  \t\r\ntwo", 13), 13);
+	assert_int_equal(write(fb, "three\n", 6), 6);
+	close(fa);
+	close(fb);
+	close(fz);
+	char *paths[] = {z, a, z, b};
+	struct ord_inputs in = {paths, 4, 0, NULL};
+	struct ord_lines l = {0};
+	struct llm_err e;
+	assert_int_equal(ord_lines_fill(&in, &l, &e), 1);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.file.p, a);
+	assert_memory_equal(l.text.p + l.off[0], "one", l.len[0]);
+	assert_memory_equal(l.text.p + l.off[1], "two", l.len[1]);
+	assert_int_equal(l.lineno[0], 1);
+	assert_int_equal(l.lineno[1], 4);
+	assert_int_equal(ord_lines_fill(&in, &l, &e), 1);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.file.p, b);
+	assert_int_equal(ord_lines_fill(&in, &l, &e), 0);
+	ord_lines_free(&l);
+	ord_inputs_close(&in);
+	unlink(a);
+	unlink(b);
+	unlink(z);
+	/* A missing file is an error naming it. */
+	char *missing[] = {"/nonexistent/llm-lines"};
+	struct ord_inputs m = {missing, 1, 0, NULL};
+	assert_int_equal(ord_lines_fill(&m, &l, &e), -1);
+	assert_non_null(strstr(e.msg, "/nonexistent/llm-lines"));
+	ord_lines_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_stop_in_finish),
 		cmocka_unit_test(test_stop_in_fill),
 		cmocka_unit_test(test_skips),
+		cmocka_unit_test(test_lines_fill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
