@@ -3,7 +3,6 @@
 #include "stage.h"
 #include "cli.h"
 #include "err.h"
-#include "input.h"
 #include "ordered.h"
 #include "output.h"
 
