@@ -183,6 +183,7 @@ struct block {
 	int link_units;
 	int bold_units;		/* inside <b> or <strong> */
 	int punct;		/* sentence punctuation marks */
+	int address;		/* one word with '.', '/' or '@' in it: a URL, an e-mail */
 	double value;
 	int cls;		/* classification, see classify() */
 	int keep;
@@ -404,6 +405,8 @@ static int unknown_is(const GumboElement *e, const char *name)
 	       !isalnum((unsigned char)t.data[n + 1]) && t.data[n + 1] != '-';
 }
 
+static enum kind tag_kind(GumboTag t);
+
 static unsigned elem_hint(const GumboElement *e)
 {
 	unsigned h = 0;
@@ -447,7 +450,9 @@ static unsigned elem_hint(const GumboElement *e)
 		h |= H_GOOD_STRONG;
 	if ((v = attr(e, "class")))
 		h |= attr_hint(v);
-	if ((v = attr(e, "id")))
+	/* A heading's id is its anchor, made of its own words
+	 * ("nav_the_foil_stays"): it names the text, not a part of the page. */
+	if ((v = attr(e, "id")) && tag_kind(e->tag) != K_HEAD)
 		h |= attr_hint(v);
 	/* <article class="post tag-news comments-open">: the tag says what
 	 * the element is; class words of a CMS's taxonomy do not. */
@@ -614,6 +619,9 @@ static void close_block(struct extractor *x)
 		}
 		if (b->link_units > b->units)
 			b->link_units = b->units;
+		b->address = b->kind != K_LI && b->units >= MIN_BLOCK / 2 &&
+			     !memchr(t, ' ', b->len) && !memchr(t, '\n', b->len) &&
+			     (memchr(t, '.', b->len) || memchr(t, '/', b->len) || memchr(t, '@', b->len));
 		/* A long heading with sentences in it is a paragraph in a
 		 * heading's clothes (site builders use h2-h6 for all text). */
 		if (b->kind == K_HEAD && b->units >= LONG_BLOCK && b->punct >= 2)
@@ -813,7 +821,10 @@ static int enter(struct extractor *x, struct frame *f, const GumboNode *node,
 	} else if (t == GUMBO_TAG_UNKNOWN || t == GUMBO_TAG_IMG) {
 		x->space = 1;	/* custom elements and images separate words */
 	}
-	if (t == GUMBO_TAG_A) {
+	/* Links to elsewhere; a link within the page (a footnote mark, a
+	 * heading's own anchor) is text that points at text. */
+	const char *href;
+	if (t == GUMBO_TAG_A && (href = attr(e, "href")) && href[0] != '#') {
 		f->is_link = 1;
 		x->link_depth++;
 	}
@@ -958,24 +969,40 @@ static void block_values(struct extractor *x, int soft)
 	}
 }
 
-/* The element with the best score; deeper wins a tie. */
+/* An element's worth as the container: its value, more with a good hint. */
+static double container_score(const struct elem *e)
+{
+	double v = e->value;
+	if (e->hint & H_GOOD_STRONG)
+		v *= 1.1;
+	else if (e->hint & H_GOOD && !(e->hint & H_ANY_BAD))
+		v *= 1.05;
+	return v;
+}
+
+/* The element with the best score; deeper wins a tie.  Then, as long as
+ * one element inside it scores nearly as well and leaves out less prose
+ * than a paragraph, that one: the article, not the article with the
+ * captions, bylines and promotion lines around it. */
+#define TIGHTER 0.95
 static int choose_container(const struct extractor *x)
 {
 	int best = 0;
 	double bv = -1e300;
 	for (int i = 0; i < x->nel; i++) {
-		const struct elem *e = &x->el[i];
-		double v = e->value;
-		if (e->hint & H_GOOD_STRONG)
-			v *= 1.1;
-		else if (e->hint & H_GOOD && !(e->hint & H_ANY_BAD))
-			v *= 1.05;
+		double v = container_score(&x->el[i]);
 		if (v >= bv) {
 			bv = v;
 			best = i;
 		}
 	}
-	return best;
+	/* Elements nest in index order: i < el[tight].end is inside tight. */
+	int tight = best;
+	for (int i = best + 1; i < x->el[tight].end; i++)
+		if (container_score(&x->el[i]) >= TIGHTER * bv &&
+		    x->el[best].good - x->el[i].good < LONG_BLOCK)
+			tight = i;
+	return tight;
 }
 
 /*
@@ -984,21 +1011,23 @@ static int choose_container(const struct extractor *x)
  * (a tag, a role or a strong class word), or PRUNE_WEAK (a weak word over
  * a part without prose).  A hint is ignored on a subtree that holds half
  * of c's text or more: the container was chosen a level too high, above a
- * wrapper with an unlucky class.
+ * wrapper with an unlucky class.  With tags_only, class and id words are
+ * not heeded at all.
  */
 enum { PRUNE_NO, PRUNE_YES, PRUNE_WEAK };
 
-static int pruned(const struct extractor *x, const struct block *b, int c)
+static int pruned(const struct extractor *x, const struct block *b, int c, int tags_only)
 {
 	const struct elem *ce = &x->el[c];
 	int a = x->el[b->elem].bad_anc;
 	int weak = 0;
+	unsigned prunes = tags_only ? H_BAD_STRONG : H_BAD | H_BAD_STRONG;
 	while (a > c && a < ce->end) {
 		const struct elem *ae = &x->el[a];
 		int wrapper = ae->good >= 0.5 * ce->good;
-		if (!wrapper && ae->hint & (H_BAD | H_BAD_STRONG))
+		if (!wrapper && ae->hint & prunes)
 			return PRUNE_YES;
-		if (!wrapper && ae->prose == 0)
+		if (!wrapper && ae->prose == 0 && !tags_only)
 			weak = 1;
 		a = ae->parent >= 0 ? x->el[ae->parent].bad_anc : -1;
 	}
@@ -1012,8 +1041,10 @@ static int classify(const struct block *b)
 	double ld = link_density(b);
 	if (b->kind == K_HEAD)
 		return C_HEAD;	/* judged by what follows; see select_blocks */
+	/* A link that is a bare address (a URL, an e-mail) cites a source in
+	 * the text; navigation links are words. */
 	if (ld > max_links(b))
-		return C_BAD;
+		return b->address ? C_SHORT : C_BAD;
 	if (b->units >= LONG_BLOCK && ld < 0.3)
 		return C_GOOD;
 	if (b->units >= MIN_BLOCK && b->punct > 0)
@@ -1025,7 +1056,7 @@ static int classify(const struct block *b)
 
 /* The nearest block in direction dir (+1/-1) from i, within [lo, hi),
  * whose class is neither short nor heading; C_BAD at the edges. */
-static int neighbour(const struct extractor *x, int i, int dir, int lo, int hi)
+static int neighbour_at(const struct extractor *x, int i, int dir, int lo, int hi)
 {
 	int pruned_units = 0;
 	for (int j = i + dir; j >= lo && j < hi; j += dir) {
@@ -1037,14 +1068,21 @@ static int neighbour(const struct extractor *x, int i, int dir, int lo, int hi)
 		if (b->cls == C_PRUNED) {
 			pruned_units += b->units;
 			if (dir > 0 && pruned_units > 100)
-				return C_BAD;
+				return -1;
 			continue;
 		}
 		if (b->cls == C_SHORT || b->cls == C_HEAD)
 			continue;
-		return b->cls;
+		return j;
 	}
-	return C_BAD;
+	return -1;
+}
+
+/* The class of that block, C_BAD at the edges. */
+static int neighbour(const struct extractor *x, int i, int dir, int lo, int hi)
+{
+	int j = neighbour_at(x, i, dir, lo, hi);
+	return j < 0 ? C_BAD : x->bl[j].cls;
 }
 
 static int ends_with_colon(const struct extractor *x, const struct block *b)
@@ -1102,10 +1140,11 @@ static void drop_trailing_cta(struct extractor *x, int lo, int hi)
 	}
 }
 
-static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
+static void select_blocks(struct extractor *x, int c, enum extract_mode mode, int tags_only)
 {
 	const struct elem *ce = &x->el[c];
 	int lo = x->nbl, hi = 0;
+	double left = 0, cut = 0;	/* prose units left, and cut by hints */
 	for (int i = 0; i < x->nbl; i++) {
 		struct block *b = &x->bl[i];
 		int inside = b->elem >= c && b->elem < ce->end;
@@ -1121,8 +1160,12 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 		if (i < lo)
 			lo = i;
 		hi = i + 1;
-		int p = pruned(x, b, c);
-		b->cls = p == PRUNE_YES ? C_PRUNED : classify(b);
+		int p = pruned(x, b, c, tags_only);
+		b->cls = classify(b);
+		if (b->cls == C_GOOD || b->cls == C_NEAR)
+			*(p == PRUNE_YES ? &cut : &left) += b->units - b->link_units;
+		if (p == PRUNE_YES)
+			b->cls = C_PRUNED;
 		/* A weak hint over a part without prose is evidence, not a
 		 * verdict: a good block there needs good neighbours, lesser
 		 * ones go (page builders call every section a "widget"). */
@@ -1130,6 +1173,14 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 			b->cls = C_NEAR;
 		else if (p == PRUNE_WEAK && (b->cls == C_NEAR || b->cls == C_SHORT))
 			b->cls = C_PRUNED;
+	}
+	/* When the class words of the container's parts would cut nearly all
+	 * of its prose, they name the page's own content (a live blog whose
+	 * entries are "comments", a gallery of "teasers"): judge the blocks
+	 * without them. */
+	if (mode == EXTRACT_MAIN && !tags_only && left < 0.2 * cut && left < 2 * LONG_BLOCK) {
+		select_blocks(x, c, mode, 1);
+		return;
 	}
 	if (mode == EXTRACT_ALL)
 		return;
@@ -1154,11 +1205,6 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 			b->keep = p >= C_NEAR && n >= C_NEAR;
 			break;
 		}
-		case C_HEAD:
-			/* A heading made of links is a teaser's or a menu's. */
-			b->keep = neighbour(x, i, 1, lo, hi) >= C_NEAR &&
-				  link_density(b) <= MAX_LINK_DENSITY;
-			break;
 		default:
 			break;
 		}
@@ -1170,6 +1216,32 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 		kept += x->bl[i].keep;
 	for (int i = lo; i < hi && !kept; i++)
 		x->bl[i].keep = x->bl[i].cls == C_NEAR;
+	/* A heading is kept with the text under it: when the next block that
+	 * is judged on its own is kept.  A heading made of links is a
+	 * teaser's or a menu's. */
+	for (int i = lo; i < hi; i++) {
+		struct block *b = &x->bl[i];
+		if (b->cls != C_HEAD || link_density(b) > MAX_LINK_DENSITY)
+			continue;
+		int j = neighbour_at(x, i, 1, lo, hi);
+		b->keep = j >= 0 && x->bl[j].keep;
+	}
+	/* A heading that introduces a list of links ("Further reading:",
+	 * "Sources:") heads references, not the article: it goes with every
+	 * block under it up to the next heading, when each of them links
+	 * away. */
+	for (int i = lo; i < hi; i++) {
+		const struct block *h = &x->bl[i];
+		if (h->cls != C_HEAD || !h->keep || !ends_with_colon(x, h))
+			continue;
+		int j = i + 1, linked = 1;
+		for (; j < hi && x->bl[j].cls != C_HEAD && linked; j++)
+			linked = !x->bl[j].keep || x->bl[j].link_units > 0;
+		if (!linked || j == i + 1)
+			continue;
+		for (int k = i; k < j; k++)
+			x->bl[k].keep = 0;
+	}
 	/* A line that introduces something ("Read also:", "Credits:") goes
 	 * with what it introduces when that was dropped. */
 	for (int i = hi - 1; i >= lo; i--) {
@@ -1179,6 +1251,43 @@ static void select_blocks(struct extractor *x, int c, enum extract_mode mode)
 		int next_kept = i + 1 < hi ? x->bl[i + 1].keep : 0;
 		if (!next_kept && ends_with_colon(x, b))
 			b->keep = 0;
+	}
+}
+
+/*
+ * Readability's sibling rule, for what comes before the article: its lead
+ * often sits beside the chosen container, split off by the headline's
+ * wrapper, a figure or an ad slot.  The container's ancestors that add
+ * little prose to it (a quarter at most) are the article's frame; long
+ * paragraphs in that frame before the container are kept when no
+ * boilerplate hint lies between them and it, and little other text does
+ * either.  (After the article, the frame holds promotion and author boxes
+ * more often than the article's own text.)
+ */
+#define FRAME_EXTRA 0.25
+#define FRAME_GAP 200	/* units of other text between container and block */
+static void extend_frame(struct extractor *x, int c)
+{
+	const struct elem *ce = &x->el[c];
+	int t = c;
+	while (x->el[t].parent > 0 &&
+	       x->el[x->el[t].parent].good <= (1 + FRAME_EXTRA) * ce->good)
+		t = x->el[t].parent;
+	if (t == c)
+		return;
+	const struct elem *te = &x->el[t];
+	int first = 0;
+	while (first < x->nbl && (x->bl[first].elem < c || x->bl[first].elem >= ce->end))
+		first++;
+	int gap = 0;
+	for (int i = first - 1; i >= 0 && gap <= FRAME_GAP; i--) {
+		struct block *b = &x->bl[i];
+		if (b->elem < t || b->elem >= te->end)
+			break;
+		if (x->el[b->elem].bad_anc == te->bad_anc && classify(b) == C_GOOD)
+			b->keep = 1;
+		else
+			gap += b->units;
 	}
 }
 
@@ -1336,7 +1445,9 @@ size_t extract_html(struct extractor *x, const char *html, size_t n,
 			c = choose_container(x);
 		}
 	}
-	select_blocks(x, c, mode);
+	select_blocks(x, c, mode, 0);
+	if (mode == EXTRACT_MAIN)
+		extend_frame(x, c);
 #ifdef EXTRACT_DEBUG
 	debug_dump(x, c);
 #endif

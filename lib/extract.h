@@ -14,15 +14,25 @@
  *      main), ARIA roles, and words in class and id names (comment,
  *      cookie, share, related, sidebar, menu, ad, ... against article,
  *      content, entry, post, story, ...).
+ *      Links within the page (href="#...") are not link text, a link
+ *      that is a bare address (a URL, an e-mail) is not navigation, and
+ *      a heading's id (its anchor) gives no hint.
  *   3. The main container is the element whose blocks hold the most
  *      paragraph-like text net of the link text and boilerplate inside it
- *      (a maximum-subtree score, so a tight article wrapper beats <body>).
+ *      (a maximum-subtree score, so a tight article wrapper beats <body>),
+ *      or the innermost element inside that scores nearly as well.
  *   4. Inside it, blocks are kept or dropped one by one: subtrees hinted
  *      as boilerplate go (unless they hold most of the text, when the hint
- *      was a page-wide class), link lists go, and short blocks are judged
- *      by their neighbours, as jusText does: kept between good paragraphs,
- *      dropped at the edges where dates, bylines and share buttons sit.
- *      A heading is kept when good text follows it.
+ *      was a page-wide class, or the class words would cut nearly all of
+ *      the container's prose: a live blog whose entries are "comments"),
+ *      link lists go, and short blocks are judged by their neighbours, as
+ *      jusText does: kept between good paragraphs, dropped at the edges
+ *      where dates, bylines and share buttons sit.  A heading is kept when
+ *      the text after it is kept; one ending in a colon over blocks that
+ *      all link away ("Further reading:") goes with them.
+ *   5. Readability's sibling rule for the lead: long paragraphs just before
+ *      the container, in the ancestors that add little prose to it, with
+ *      no boilerplate hint or much other text in between, are kept too.
  *
  * Text comes out with paragraphs separated by blank lines, list items and
  * table rows on their own lines, cells separated by " | ", <pre> kept

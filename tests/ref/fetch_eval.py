@@ -2,7 +2,8 @@
 """fetch_eval.py - score llm-fetch's main-text extraction on annotated pages.
 
 Usage:
-    python3 tests/ref/fetch_eval.py [--bin build/bin/llm-fetch] [--pages] DIR...
+    python3 tests/ref/fetch_eval.py [--bin build/bin/llm-fetch] [--pages]
+                                    [--half dev|test] DIR...
 
 Each DIR holds pages NAME.html beside NAME.html.expected.json, in the gold
 format of trafilatura's evaluation (../shared/data/html/trafilatura/cache
@@ -25,8 +26,24 @@ the pages, then prints, over all pages together:
 Text is compared after Unicode NFC and white-space collapsing, so a line
 break where the snippet has a space is not a miss.  Standard library only;
 rerun it after changing lib/extract.c.  --pages lists the worst pages.
+
+--bodies scores whole article bodies instead, where pages publish them:
+the "articleBody" of a page's schema.org JSON-LD (<script
+type="application/ld+json">), which the extractor never reads (it drops
+scripts), is taken as the page's hand-made body, as in article-extraction
+benchmarks (ScrapingHub's, trafilatura's): per page, shingle precision
+and recall of the output's word 4-grams against the body's; the means
+over pages and the F1 of the means are printed.  Bodies shorter than 400
+characters, or cut short with "...", are left out, and so are pages whose
+visible text (llm-fetch --extract all) holds less than 80% of the body's
+shingles: their article is drawn by a script, not in the HTML.
+
+--half dev|test scores one half of the pages, split by the SHA-1 of the
+page's file name (even first byte: dev, odd: test), so that the extractor
+can be tuned on one half and checked on pages it was not tuned on.
 """
 import argparse
+import hashlib
 import glob
 import json
 import os
@@ -47,12 +64,74 @@ def shingles(text, n=4):
     return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
 
 
-def run(binary, files):
+def half_of(page):
+    h = hashlib.sha1(os.path.basename(page).encode("utf-8")).digest()
+    return "dev" if h[0] % 2 == 0 else "test"
+
+
+def jsonld_bodies(html):
+    """The articleBody strings of a page's JSON-LD blocks."""
+    out = []
+    for m in re.finditer(r'<script[^>]*application/ld\+json[^>]*>(.*?)</script>',
+                         html, re.S | re.I):
+        try:
+            data = json.loads(m.group(1).strip())
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, dict):
+                b = x.get("articleBody")
+                if isinstance(b, str):
+                    out.append(b)
+                stack.extend(x.values())
+            elif isinstance(x, list):
+                stack.extend(x)
+    return out
+
+
+def body_gold(page):
+    try:
+        html = open(page, encoding="utf-8", errors="replace").read()
+    except OSError:
+        return None
+    bodies = [b for b in jsonld_bodies(html) if len(norm(b)) >= 400]
+    if not bodies:
+        return None
+    b = html_unescape(max(bodies, key=len))
+    if norm(b).endswith(("...", "\u2026", "[…]")):
+        return None
+    return b
+
+
+def html_unescape(s):
+    import html as h
+    return h.unescape(re.sub(r"<[^>]+>", " ", s))
+
+
+def score_bodies(texts, gold):
+    rows = []
+    for page, body in sorted(gold.items()):
+        ref = shingles(body)
+        out = shingles(texts.get(page, ""))
+        tp = len(ref & out)
+        p = tp / len(out) if out else 0.0
+        r = tp / len(ref) if ref else 0.0
+        rows.append((p, r, page))
+    n = max(len(rows), 1)
+    mp = sum(r[0] for r in rows) / n
+    mr = sum(r[1] for r in rows) / n
+    f1 = 2 * mp * mr / max(mp + mr, 1e-9)
+    return mp, mr, f1, rows
+
+
+def run(binary, files, extra=()):
     out = {}
     # Batches keep the command line short.
     for i in range(0, len(files), 200):
         batch = files[i:i + 200]
-        p = subprocess.run([binary, "--on-error=skip"] + batch,
+        p = subprocess.run([binary, "--on-error=skip"] + list(extra) + batch,
                            capture_output=True, check=False)
         if p.returncode != 0:
             sys.exit("fetch_eval: %s failed: %s" % (binary, p.stderr.decode(errors="replace")))
@@ -71,14 +150,40 @@ def main():
     ap.add_argument("--bin", default=os.path.join(os.environ.get("LLM_BUILD", "build"), "bin", "llm-fetch"))
     ap.add_argument("--results", help="JSONL with file and text, instead of running --bin")
     ap.add_argument("--pages", action="store_true", help="list the pages with misses")
+    ap.add_argument("--bodies", action="store_true",
+                    help="score whole bodies of pages with a JSON-LD articleBody")
+    ap.add_argument("--half", choices=["dev", "test"], help="score one half of the pages")
     ap.add_argument("dirs", nargs="+")
     a = ap.parse_args()
+
+    if a.bodies:
+        gold = {}
+        for d in a.dirs:
+            for page in sorted(glob.glob(os.path.join(d, "*.htm*"))):
+                if a.half and half_of(page) != a.half:
+                    continue
+                b = body_gold(page)
+                if b:
+                    gold[page] = b
+        visible = run(a.bin, sorted(gold), ["--extract", "all"])
+        for page in list(gold):
+            ref = shingles(gold[page])
+            if len(ref & shingles(visible.get(page, ""))) < 0.8 * len(ref):
+                del gold[page]
+        texts = run(a.bin, sorted(gold))
+        mp, mr, f1, rows = score_bodies(texts, gold)
+        print("pages %d with a JSON-LD articleBody" % len(rows))
+        print("body shingle precision %.4f  recall %.4f  F1 %.4f" % (mp, mr, f1))
+        if a.pages:
+            for p, r, page in sorted(rows, key=lambda x: min(x[0], x[1])):
+                print("  P %.3f R %.3f  %s" % (p, r, os.path.basename(page)))
+        return
 
     gold = {}
     for d in a.dirs:
         for exp in sorted(glob.glob(os.path.join(d, "*.expected.json"))):
             page = exp[:-len(".expected.json")]
-            if os.path.exists(page):
+            if os.path.exists(page) and (not a.half or half_of(page) == a.half):
                 gold[page] = json.load(open(exp, encoding="utf-8"))
     if a.results:
         texts = {}

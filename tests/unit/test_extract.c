@@ -145,6 +145,87 @@ static void test_calls_to_action(void **state)
 			fail_msg("'%s' should be gone:\n%s", gone[i], t);
 }
 
+/* The structure of article pages: the lead beside the body's wrapper, a
+ * live blog whose entries are all classed "comment", a heading whose id
+ * is a slug, in-page links, and headings over text that was dropped. */
+static void test_structure(void **state)
+{
+	(void)state;
+	/* The lead sits in the headline's wrapper, beside the body, which
+	 * holds nearly all of the prose and so is the container. */
+	const char *lead =
+		"<html><body><nav><a href=/>Home</a> <a href=/n>News</a></nav>"
+		"<div class=col><div class=head><h1>Budget</h1><p>The lead paragraph "
+		"says in a few sentences what the article is about, so that readers "
+		"who stop here know the gist. It is long enough to count.</p></div>"
+		"<figure><figcaption>A photo</figcaption></figure>"
+		"<div class=body>";
+	struct buf page = {0};
+	buf_puts(&page, lead);
+	for (int i = 0; i < 8; i++)
+		buf_puts(&page, "<p>" PARA1 "</p><p>" PARA2 "</p><p>" PARA3 "</p>");
+	buf_puts(&page, "</div></div><footer><p>Copyright 2024 The Daily Example. "
+		 "All rights reserved.</p></footer></body></html>");
+	const char *t = ex(page.p, EXTRACT_MAIN, NULL);
+	assert_non_null(strstr(t, "The lead paragraph says"));
+	assert_true(strstr(t, "The lead paragraph") < strstr(t, PARA1));
+	assert_null(strstr(t, "Copyright"));
+	assert_null(strstr(t, "Home"));
+
+	/* Every entry of a live blog is a "comment": then the class words
+	 * name the content, and the entries stay; the menu still goes. */
+	struct buf live = {0};
+	buf_puts(&live, "<html><body><ul class=menu><li><a href=/a>Football</a></li>"
+		 "<li><a href=/b>Tennis</a></li></ul><main><h1>Live</h1>");
+	for (int i = 0; i < 8; i++)
+		buf_printf(&live, "<div class=live-comment><span>%d'</span><p>Minute %d: "
+			   "the home side press high and win a corner, but the header "
+			   "goes over the bar.</p></div>", 90 - i, 90 - i);
+	buf_puts(&live, "</main></body></html>");
+	t = ex(live.p, EXTRACT_MAIN, NULL);
+	assert_non_null(strstr(t, "Minute 90: the home side"));
+	assert_non_null(strstr(t, "Minute 83: the home side"));
+	assert_null(strstr(t, "Tennis"));
+	/* But a real comment section under an article still goes. */
+	t = ex(article, EXTRACT_MAIN, NULL);
+	assert_null(strstr(t, "disgrace"));
+
+	/* A heading's id is an anchor ("nav_..."), not a navigation hint; a
+	 * link within the page is not a link away; a heading over text that
+	 * was dropped goes with it. */
+	const char *heads =
+		"<html><body><article><h1>Budget</h1><p>" PARA1 "</p>"
+		"<h2 id=\"nav_what_comes_next\">What comes next</h2><p>" PARA2 "</p>"
+		"<h2><a href=\"#costs\">Costs</a></h2><p>" PARA3 "</p>"
+		"<h3>Get email updates</h3><div class=newsletter><p>Enter your address to get our "
+		"newsletter every morning, free of charge, with the best stories of the "
+		"day and much more, as often as you like.</p></div>"
+		"</article></body></html>";
+	t = ex(heads, EXTRACT_MAIN, NULL);
+	assert_non_null(strstr(t, "What comes next\n\n" PARA2));
+	assert_non_null(strstr(t, "Costs\n\n" PARA3));
+	assert_null(strstr(t, "Get email updates"));
+
+	/* A bare address cited between paragraphs is text, not navigation;
+	 * a "Further reading:" heading over linked references goes with
+	 * them. */
+	const char *refs =
+		"<html><body><article><p>" PARA1 "</p>"
+		"<p><a href=\"https://example.org/budget-2024.pdf\">example.org/budget-2024.pdf</a></p>"
+		"<p>" PARA2 "</p><p>" PARA3 "</p>"
+		"<h3>Further reading:</h3>"
+		"<p>Doe, J. (2023). <a href=/a>City budgets and how they are made</a>, "
+		"in: Journal of Examples, vol. 3.</p>"
+		"<p>Roe, R. (2022). <a href=/b>Councils at work</a>, Example Press, 200 pages.</p>"
+		"</article></body></html>";
+	t = ex(refs, EXTRACT_MAIN, NULL);
+	assert_non_null(strstr(t, PARA1 "\n\nexample.org/budget-2024.pdf\n\n" PARA2));
+	assert_null(strstr(t, "Further reading"));
+	assert_null(strstr(t, "Councils at work"));
+	buf_free(&live);
+	buf_free(&page);
+}
+
 static void test_hidden_and_formatting(void **state)
 {
 	(void)state;
@@ -262,6 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_article),
 		cmocka_unit_test(test_calls_to_action),
+		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_hidden_and_formatting),
 		cmocka_unit_test(test_titles_and_edges),
 		cmocka_unit_test(test_page_charsets),
