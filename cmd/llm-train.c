@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "comm.h"
 #include "crng.h"
 #include "err.h"
 #include "export.h"
@@ -67,6 +68,11 @@ static const char usage[] =
 	"      --weight-decay X (0.1)  --decay-embeddings  --clip X (1.0; 0: off)\n"
 	"      --eval-every N  --eval-batches N (20)  --checkpoint-every N  --keep N (2)\n"
 	"      --seed N (1337)\n"
+	"Parallel (under mpirun or srun; see llm-train(1)):\n"
+	"      --dp N  --tp N (1)  --pp N (1)  data/tensor/pipeline-parallel ranks\n"
+	"      --zero 0|1|2|3 (0)    shard moments, then gradients, then parameters\n"
+	"      --micro-batches N     pipeline pieces of a micro-batch (--pp)\n"
+	"      --recompute           redo each layer's forward in the backward pass\n"
 	"Sample:\n"
 	"      --model CKPT  -m TOKENIZER (or 'bytes')  --prompt TEXT  -n N (200)\n"
 	"      --temperature X (1)  --top-k N (0: off)  --top-p X (1: off)  --seed N\n"
@@ -74,7 +80,8 @@ static const char usage[] =
 	"      --params N  --tokens N  --gpu A100|H100|H200  --mfu X (0.4)  --gpus N (8)\n"
 	"      --kv-heads N  --price-hour X  --price-gpu X  --watts X  --energy-price X\n"
 	"      --pue X (1)  --tp N (8)  --pp N (4)  --micro-batch N (1)  --no-flash\n"
-	"      --recompute  --batch N --seq N (the CPU row)  --json\n"
+	"      --recompute  --batch N --seq N  --dp N  --zero N  --micro-batches N\n"
+	"      (the CPU row: one rank of llm-train)  --json\n"
 	"Common:\n"
 	"  -o, --output FILE         sample: the text; plot: the PNG (RUN/loss.png);\n"
 	"                            export: the directory\n"
@@ -91,6 +98,7 @@ enum {
 	O_MODEL, O_PROMPT, O_TEMP, O_TOPK, O_TOPP,
 	O_STOP_AFTER, O_PARAMS, O_TOKENS, O_GPU, O_MFU, O_GPUS, O_KV, O_PRICE_H, O_PRICE_G, O_WATTS,
 	O_EPRICE, O_PUE, O_TP, O_PP, O_MICRO, O_NOFLASH, O_RECOMP, O_JSON,
+	O_DP, O_ZERO, O_MICROS,
 	O_TRAIN = 0x400,	/* + index in train_opt_names */
 };
 
@@ -161,6 +169,9 @@ static const struct option base_opts[] = {
 	{"energy-price", required_argument, NULL, O_EPRICE},
 	{"pue", required_argument, NULL, O_PUE},
 	{"tp", required_argument, NULL, O_TP},
+	{"dp", required_argument, NULL, O_DP},
+	{"zero", required_argument, NULL, O_ZERO},
+	{"micro-batches", required_argument, NULL, O_MICROS},
 	{"pp", required_argument, NULL, O_PP},
 	{"micro-batch", required_argument, NULL, O_MICRO},
 	{"no-flash", no_argument, NULL, O_NOFLASH},
@@ -367,6 +378,57 @@ static void config_over(struct args *a, const struct ckpt *k, struct model_confi
 				why);
 }
 
+/* The layout options of a training run. */
+struct layout_opts {
+	int dp, tp, pp, zero, micro, recompute;
+};
+
+static void layout_opts(struct args *a, struct layout_opts *l)
+{
+	*l = (struct layout_opts){0, 1, 1, 0, 0, 0};
+	for (int i = 0; i < a->ng; i++) {
+		const struct given *g = &a->g[i];
+		switch (g->opt) {
+		case O_DP: l->dp = (int)cli_long(&a->c, "--dp", g->arg, 1, 1 << 20); break;
+		case O_TP: l->tp = (int)cli_long(&a->c, "--tp", g->arg, 1, 1 << 20); break;
+		case O_PP: l->pp = (int)cli_long(&a->c, "--pp", g->arg, 1, 1 << 20); break;
+		case O_ZERO: l->zero = (int)cli_long(&a->c, "--zero", g->arg, 0, 3); break;
+		case O_RECOMP: l->recompute = 1; break;
+		case O_MICROS:
+			l->micro = (int)cli_long(&a->c, "--micro-batches", g->arg, 1, 1 << 20);
+			break;
+		default: break;
+		}
+	}
+}
+
+/* Threads per rank: with several ranks on a machine, its cores shared. */
+static int rank_threads(struct args *a, const struct comm *world)
+{
+	if (a->threads_given || world->size == 1)
+		return a->c.threads;
+	const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+	if (!s)
+		s = getenv("SLURM_NTASKS_PER_NODE");
+	long local = s ? strtol(s, NULL, 10) : world->size;
+	int n = local > 0 ? a->c.threads / (int)local : 1;
+	return n > 0 ? n : 1;
+}
+
+/* A failure every rank knows of: rank 0 says it (the others only their
+ * own), then MPI is shut down cleanly. */
+static void par_fatal(struct args *a, struct comm *world, int code,
+		      const char *msg)
+{
+	if (world->rank == 0)
+		fprintf(stderr, "llm-train: %s\n", msg);
+	else if (strncmp(msg, "rank ", 5) != 0)
+		fprintf(stderr, "llm-train: rank %d: %s\n", world->rank, msg);
+	(void)a;
+	comm_finish(world);
+	exit(code);
+}
+
 static int cmd_train(struct args *a)
 {
 	if (!a->out)
@@ -398,17 +460,38 @@ static int cmd_train(struct args *a)
 	apply_train_opts(a, &o);
 	if (!o.data)
 		cli_usage_error(&a->c, "--data DIR is required");
+	struct layout_opts lo;
+	layout_opts(a, &lo);
 
-	struct pool *pool = pool_new(a->c.threads);
-	struct trainer *t = trainer_new(&o, &c, a->out, resume, init, pool, &e);
+	/* MPI starts only under a launcher (comm.h); else one rank. */
+	struct comm *world = comm_init(NULL, NULL, &e);
+	if (!world)
+		cli_fatal(&a->c, "%s", e.msg);
+	struct comm_groups groups;
+	struct comm_layout cl = {lo.dp, lo.tp, lo.pp, 0, 0, 0};
+	if (comm_layout_set(&cl, world->size, world->rank, &e) < 0 ||
+	    comm_groups_new(&groups, world, &cl, &e) < 0)
+		par_fatal(a, world, EXIT_USAGE, e.msg);
+	int rank0 = world->rank == 0;
+	if (!rank0) {
+		a->c.progress = 0;	/* one voice: rank 0's */
+		a->c.stats_path = NULL;
+	}
+	int threads = rank_threads(a, world);
+	struct pool *pool = pool_new(threads);
+	struct train_par par = {&groups, lo.zero, lo.micro, lo.recompute};
+	struct trainer *t = trainer_new_par(&o, &c, a->out, resume, init, pool, &par, &e);
 	ckpt_close(resume);
 	ckpt_close(init);
 	if (!t)
-		cli_fatal(&a->c, "%s", e.msg);
+		par_fatal(a, world, EXIT_RUNTIME, e.msg);
 	struct model *m = trainer_model(t);
 	if (a->c.progress)
 		fprintf(stderr, "llm-train: %zu parameters, %d threads, BLAS %s\n", m->nparams,
-			a->c.threads, openblas_get_corename());
+			threads, openblas_get_corename());
+	if (a->c.progress && world->size > 1)
+		fprintf(stderr, "llm-train: %d ranks: dp %d x tp %d x pp %d, ZeRO stage %d\n",
+			world->size, cl.dp, cl.tp, cl.pp, lo.zero);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -417,25 +500,34 @@ static int cmd_train(struct args *a)
 	cli_progress_end(&a->c);
 	const struct train_status *s = trainer_status(t);
 	double rss = peak_rss_bytes();
-	double planned = 4.0 * (4.0 * (double)m->nparams +
-				(double)model_act_floats(&m->cfg, m->B, m->T) +
-				(double)model_bwd_floats(&m->cfg, m->B, m->T));
+	size_t mp, mg, mo, ma;
+	trainer_mem(t, &mp, &mg, &mo, &ma);
+	double planned = 4.0 * (double)(mp + mg + mo + ma);
 	int status = EXIT_OK;
 	if (rc < 0) {
-		cli_warn(&a->c, "%s", e.msg);
+		if (rank0 || strncmp(e.msg, "rank ", 5) != 0)
+			cli_warn(&a->c, "%s%s", rank0 ? "" : "a rank failed: ", e.msg);
 		status = EXIT_RUNTIME;
+	} else if (!rank0) {
+		/* rank 0 reports */
 	} else if (rc == 1) {
 		cli_warn(&a->c, "stopped at step %ld; checkpoint written to %s/latest.ckpt, continue with --resume",
 			 s->step, a->out);
 		/* asked for with --stop-after: done; by a signal: not */
 		status = stop_requested ? EXIT_RUNTIME : EXIT_OK;
 	}
-	fprintf(stderr, "llm-train: %ld steps, %llu tokens, loss %.4f", s->step,
-		(unsigned long long)s->tokens, s->loss);
-	if (!isnan(s->val_loss))
-		fprintf(stderr, ", val loss %.4f", s->val_loss);
-	fprintf(stderr, ", %.1f s, peak RSS %.0f MB (plan %.0f MB)\n", cli_elapsed(&a->c),
-		rss / 1e6, planned / 1e6);
+	if (rank0) {
+		fprintf(stderr, "llm-train: %ld steps, %llu tokens, loss %.4f", s->step,
+			(unsigned long long)s->tokens, s->loss);
+		if (!isnan(s->val_loss))
+			fprintf(stderr, ", val loss %.4f", s->val_loss);
+		fprintf(stderr, ", %.1f s, peak RSS %.0f MB (plan %.0f MB)\n",
+			cli_elapsed(&a->c), rss / 1e6, planned / 1e6);
+	}
+	if (getenv("LLM_TRAIN_RANK_RSS") && world->size > 1)
+		/* the memory table in llm-train(1): every rank's peak */
+		fprintf(stderr, "llm-train: rank %d peak RSS %.1f MB (plan %.1f MB)\n",
+			world->rank, rss / 1e6, planned / 1e6);
 	write_stats(a, json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:i}", "steps", (json_int_t)s->step,
 				 "tokens", (json_int_t)s->tokens, "loss", s->loss,
 				 "val_loss", isnan(s->val_loss) ? -1.0 : s->val_loss,
@@ -443,6 +535,8 @@ static int cmd_train(struct args *a)
 	trainer_free(t);
 	pool_free(pool);
 	train_opts_free(&o);
+	comm_groups_free(&groups);
+	comm_finish(world);
 	return status;
 }
 
@@ -606,11 +700,17 @@ static int cmd_plan(struct args *a)
 		case O_WATTS: watts = cli_double(cl, "--watts", g->arg, 0, 1e6); break;
 		case O_EPRICE: in.energy_price = cli_double(cl, "--energy-price", g->arg, 0, 100); break;
 		case O_PUE: in.pue = cli_double(cl, "--pue", g->arg, 1, 10); break;
-		case O_TP: in.tp = (int)cli_long(cl, "--tp", g->arg, 1, 4096); break;
-		case O_PP: in.pp = (int)cli_long(cl, "--pp", g->arg, 1, 4096); break;
+		/* --tp and --pp given apply to the CPU row's layout too */
+		case O_TP: in.tp = in.cpu_tp = (int)cli_long(cl, "--tp", g->arg, 1, 4096); break;
+		case O_PP: in.pp = in.cpu_pp = (int)cli_long(cl, "--pp", g->arg, 1, 4096); break;
+		case O_DP: in.cpu_dp = (int)cli_long(cl, "--dp", g->arg, 1, 1 << 20); break;
+		case O_ZERO: in.cpu_zero = (int)cli_long(cl, "--zero", g->arg, 0, 3); break;
+		case O_MICROS:
+			in.cpu_micro = (int)cli_long(cl, "--micro-batches", g->arg, 1, 1 << 20);
+			break;
 		case O_MICRO: in.micro_batch = (int)cli_long(cl, "--micro-batch", g->arg, 1, 1 << 20); break;
 		case O_NOFLASH: in.flash = 0; break;
-		case O_RECOMP: in.recompute = 1; break;
+		case O_RECOMP: in.recompute = in.cpu_recompute = 1; break;
 		default:
 			if (g->opt == train_code("batch"))
 				in.cpu_batch = (int)cli_long(cl, "--batch", g->arg, 1, 1 << 20);

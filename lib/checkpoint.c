@@ -55,10 +55,11 @@ static json_t *section(uint64_t off, uint64_t bytes)
 }
 
 /* The header JSON for sections starting at data_off. */
-static json_t *header_json(const struct model *m, const struct optim *o,
+static json_t *header_json(const struct model *m, const struct ckpt_source *o,
 			   const struct ckpt_train *t, uint64_t data_off)
 {
-	uint64_t pb = (uint64_t)m->nparams * sizeof(float);
+	/* The whole model's tensors, whatever share of them this rank trains. */
+	uint64_t pb = (uint64_t)model_count_params(&m->cfg) * sizeof(float);
 	json_t *sec = json_object();
 	json_object_set_new(sec, "params", section(data_off, pb));
 	if (o) {
@@ -67,7 +68,7 @@ static json_t *header_json(const struct model *m, const struct optim *o,
 	}
 	json_t *tensors = json_array();
 	for (int k = 0; k < m->ntensors; k++) {
-		const struct model_tensor *mt = &m->tensors[k];
+		const struct model_tensor *mt = &m->ctensors[k];
 		json_t *shape = json_array();
 		for (int d = 0; d < mt->ndim; d++)
 			json_array_append_new(shape, json_integer(mt->shape[d]));
@@ -79,11 +80,11 @@ static json_t *header_json(const struct model *m, const struct optim *o,
 			      "llmkit-checkpoint", "version", CKPT_VERSION,
 			      "byte_order", "little", "config",
 			      model_config_to_json(&m->cfg), "nparams",
-			      (json_int_t)m->nparams, "dtype", "float32", "sections",
+			      (json_int_t)model_count_params(&m->cfg), "dtype", "float32", "sections",
 			      sec, "tensors", tensors);
 	if (o)
 		json_object_set_new(h, "optimizer",
-				    json_pack("{s:s,s:I}", "name", "adamw", "t", (json_int_t)o->t));
+				    json_pack("{s:s,s:I}", "name", "adamw", "t", (json_int_t)o->adam_t));
 	if (t) {
 		/* A 64-bit seed does not fit every JSON reader's integers. */
 		char seed[24];
@@ -112,6 +113,37 @@ static int hwrite(struct hashed *h, const void *p, size_t n, struct llm_err *e)
 int ckpt_save(const char *path, const struct model *m, const struct optim *o,
 	      const struct ckpt_train *t, struct llm_err *e)
 {
+	struct ckpt_arrays a = {m->params, o ? o->m : NULL, o ? o->v : NULL,
+				o ? o->t : 0};
+	return ckpt_save_arrays(path, m, &a, t, e);
+}
+
+static const float *array_next(void *ctx, int which, struct llm_err *e)
+{
+	const struct ckpt_arrays *a = ctx;
+	(void)e;
+	return which == CKPT_PARAMS ? a->params : which == CKPT_ADAM_M ? a->adam_m : a->adam_v;
+}
+
+static void array_done(void *ctx, int which)
+{
+	(void)ctx, (void)which;
+}
+
+int ckpt_save_arrays(const char *path, const struct model *m,
+		     const struct ckpt_arrays *a, const struct ckpt_train *t,
+		     struct llm_err *e)
+{
+	struct ckpt_source s = {(void *)a, array_next, array_done, a->adam_m != NULL,
+				a->adam_t};
+	return ckpt_save_source(path, m, &s, t, e);
+}
+
+int ckpt_save_source(const char *path, const struct model *m,
+		     const struct ckpt_source *src, const struct ckpt_train *t,
+		     struct llm_err *e)
+{
+	const struct ckpt_source *o = src->has_optim ? src : NULL;
 	if (!little_endian())
 		return llm_err_set(e, "%s: checkpoints are little-endian; this machine is not", path);
 	/* The header's length fixes where the data starts, and the data's
@@ -146,16 +178,16 @@ int ckpt_save(const char *path, const struct model *m, const struct optim *o,
 	memset(hbuf, ' ', hlen);
 	memcpy(hbuf, text, strlen(text));
 	free(text);
-	size_t pb = m->nparams * sizeof(float);
+	size_t pb = model_count_params(&m->cfg) * sizeof(float);
 	int rc = hwrite(&w, fixed, sizeof fixed, e);
 	if (rc == 0)
 		rc = hwrite(&w, hbuf, hlen, e);
-	if (rc == 0)
-		rc = hwrite(&w, m->params, pb, e);
-	if (rc == 0 && o)
-		rc = hwrite(&w, o->m, pb, e);
-	if (rc == 0 && o)
-		rc = hwrite(&w, o->v, pb, e);
+	for (int which = 0; rc == 0 && which < (o ? 3 : 1); which++) {
+		const float *p = src->next(src->ctx, which, e);
+		rc = p ? hwrite(&w, p, pb, e) : -1;
+		if (p)
+			src->done(src->ctx, which);
+	}
 	free(hbuf);
 	if (rc == 0) {
 		unsigned char sum[8];
@@ -353,4 +385,17 @@ int ckpt_load_optim(const struct ckpt *c, struct optim *o, struct llm_err *e)
 	memcpy(o->v, c->map + c->off[2], o->n * sizeof(float));
 	o->t = c->adam_t;
 	return 0;
+}
+
+const float *ckpt_array(const struct ckpt *c, int which)
+{
+	if (which < 0 || which > 2 || (which > 0 && !ckpt_has_optim(c)))
+		return NULL;
+	/* Sections sit at 64-byte-aligned offsets of a page-aligned map. */
+	return (const float *)(const void *)(c->map + c->off[which]);
+}
+
+uint64_t ckpt_adam_t(const struct ckpt *c)
+{
+	return ckpt_has_optim(c) ? c->adam_t : 0;
 }

@@ -52,6 +52,35 @@ struct ckpt_train {
 int ckpt_save(const char *path, const struct model *m, const struct optim *o,
 	      const struct ckpt_train *t, struct llm_err *e);
 
+/* The same from arrays laid out like the whole model's parameters
+ * (model_count_params floats each, m->ctensors' offsets): the weights,
+ * and AdamW's moments and step (adam_m NULL: weights only).  Only m's
+ * configuration and whole tensor table are read: a sharded run (a
+ * tensor-parallel share, a pipeline stage) writes the arrays it gathered.
+ * ckpt_save is this with m->params and o's moments. */
+struct ckpt_arrays {
+	const float *params, *adam_m, *adam_v;
+	uint64_t adam_t;
+};
+int ckpt_save_arrays(const char *path, const struct model *m,
+		     const struct ckpt_arrays *a, const struct ckpt_train *t,
+		     struct llm_err *e);
+/* The same with the arrays produced one at a time just before each is
+ * written, by next(ctx, which, e) (CKPT_PARAMS, then with has_optim
+ * CKPT_ADAM_M and CKPT_ADAM_V; NULL with a message on error), and handed
+ * back with done(ctx, which) after: a sharded run holds one whole array
+ * at a time. */
+struct ckpt_source {
+	void *ctx;
+	const float *(*next)(void *ctx, int which, struct llm_err *e);
+	void (*done)(void *ctx, int which);
+	int has_optim;
+	uint64_t adam_t;
+};
+int ckpt_save_source(const char *path, const struct model *m,
+		     const struct ckpt_source *s, const struct ckpt_train *t,
+		     struct llm_err *e);
+
 /* A checkpoint opened and verified (magic, version, size, checksum). */
 struct ckpt;
 struct ckpt *ckpt_open(const char *path, struct llm_err *e);
@@ -67,5 +96,13 @@ void ckpt_train_state(const struct ckpt *c, struct ckpt_train *t);
 int ckpt_load_model(const struct ckpt *c, struct model *m, struct llm_err *e);
 /* Copy the AdamW moments and step count into o (sized for the model). */
 int ckpt_load_optim(const struct ckpt *c, struct optim *o, struct llm_err *e);
+
+/* The arrays in place (nparams floats each, read-only, valid until
+ * ckpt_close), for loaders that take only a slice (sharded runs):
+ * CKPT_PARAMS, CKPT_ADAM_M, CKPT_ADAM_V; NULL when the file has none. */
+enum { CKPT_PARAMS, CKPT_ADAM_M, CKPT_ADAM_V };
+const float *ckpt_array(const struct ckpt *c, int which);
+/* AdamW's step count t (0 without optimizer state). */
+uint64_t ckpt_adam_t(const struct ckpt *c);
 
 #endif

@@ -251,7 +251,7 @@ static void layer(struct infer *x, int l, int B, int T, int P)
 			x->att = grow(x->att, need);
 			x->att_cap = need;
 		}
-		struct attn_opts o = {alibi, 0.0f, 0};
+		struct attn_opts o = {alibi, 0.0f, 0, 0, 0, 0};
 		attention_forward(pl, x->atty, x->att, x->qkv, B, T, C, c->heads, &o);
 	} else {
 		struct att_job aj = {x, l, B, T, P, alibi};

@@ -697,6 +697,16 @@ struct att_job {
 	const struct attn_opts *o;
 };
 
+/* The mask's index of head bh = b NH + h of this batch (attn_opts). */
+static uint64_t att_head(const struct att_job *j, long bh)
+{
+	const struct attn_opts *o = j->o;
+	if (!o->nheads)
+		return (uint64_t)bh;
+	return (uint64_t)(bh / j->NH) * (uint64_t)o->nheads + (uint64_t)o->head0 +
+	       (uint64_t)(bh % j->NH);
+}
+
 /* P' = dropout(P) for rows r0..r1, keys 0..r1, of head bh into dst
  * (ATT_ROWS, T). */
 static void att_dropped(const struct att_job *j, long bh, int r0, int r1,
@@ -705,7 +715,7 @@ static void att_dropped(const struct att_job *j, long bh, int r0, int r1,
 	int T = j->T;
 	float rate = j->o->dropout, keep = 1.0f / (1.0f - rate);
 	for (int i = r0; i < r1; i++) {
-		uint64_t base = ((uint64_t)bh * T + i) * T;
+		uint64_t base = j->o->offset + (att_head(j, bh) * T + i) * T;
 		const float *src = P + (long)i * T;
 		float *d = dst + (long)(i - r0) * T;
 		for (int k = 0; k < r1; k++)
@@ -818,7 +828,7 @@ static void att_bwd_heads(void *arg, long lo, long hi, int worker)
 				const float *pr = P + (long)i * T;
 				float *g = dP + (long)(i - r0) * T;
 				if (rate > 0) {
-					uint64_t base = ((uint64_t)bh * T + i) * T;
+					uint64_t base = j->o->offset + (att_head(j, bh) * T + i) * T;
 					for (int t2 = 0; t2 <= i; t2++)
 						g[t2] = dropout_keep(j->o->key, base + t2, rate) ?
 							g[t2] * keep : 0.0f;

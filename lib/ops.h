@@ -136,6 +136,11 @@ struct attn_opts {
 	const float *alibi;	/* (NH) slopes, or NULL */
 	float dropout;		/* on the attention weights; 0 for none */
 	uint64_t key;		/* crng key of the dropout mask */
+	/* Masks as for a slice of a larger batch (data and tensor
+	 * parallel): element (b,h,i,j) of the mask is offset +
+	 * ((b NH' + head0 + h) T + i) T + j, NH' = nheads (0: NH, head0 0). */
+	uint64_t offset;
+	int head0, nheads;
 };
 
 /*

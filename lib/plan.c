@@ -66,6 +66,56 @@ static double gpu_acts(const struct plan_in *in, int t)
 	return per * c->layers;
 }
 
+static int at_least1(int v)
+{
+	return v > 0 ? v : 1;
+}
+
+/* One rank of llm-train: the largest of the pipeline stages' memory. */
+static int cpu_row(const struct plan_in *in, struct plan_out *out,
+		   struct llm_err *e)
+{
+	const struct model_config *c = &in->cfg;
+	int dp = at_least1(in->cpu_dp), tp = at_least1(in->cpu_tp), S = at_least1(in->cpu_pp);
+	int zero = in->cpu_zero, L = c->layers;
+	if (in->cpu_batch % dp)
+		return llm_err_set(e, "--batch %d is not a multiple of --dp %d", in->cpu_batch, dp);
+	if (c->heads % tp || c->ffn % tp || c->padded_vocab % tp)
+		return llm_err_set(e, "--tp %d does not divide heads, ffn and padded vocabulary", tp);
+	if (L < S)
+		return llm_err_set(e, "%d layers do not fill --pp %d stages", L, S);
+	int rows = in->cpu_batch / dp, M = S > 1 ? at_least1(in->cpu_micro ? in->cpu_micro : S) : 1;
+	if (rows % M)
+		return llm_err_set(e, "%d sequences per rank do not split into %d micro-batches", rows, M);
+	out->have_cpu = 1;
+	snprintf(out->cpu.name, sizeof out->cpu.name, "llm-train, this CPU (fp32)");
+	double best = -1;
+	for (int s = 0; s < S; s++) {
+		struct model_part_size z, piece;
+		int T = in->cpu_seq;
+		model_part_size(c, tp, s * L / S, (s + 1) * L / S, in->cpu_recompute, rows, T, &z);
+		double P = (double)z.params, sh = zero ? P / dp : 0;
+		double own = (double)(z.outer + z.layer);	/* ZeRO 2-3's whole units */
+		struct plan_mem m = out->cpu;
+		m.weights = 4 * (zero == 3 ? own + sh : P + sh);
+		m.grads = 4 * (zero >= 2 ? own + sh : P + sh);
+		m.optim = 4 * (zero ? 2 * sh : 2 * P);
+		m.acts = 4.0 * (double)(z.acts + z.bwd);
+		if (S > 1) {	/* 1F1B: up to S - s pieces in flight */
+			model_part_size(c, tp, s * L / S, (s + 1) * L / S, in->cpu_recompute,
+					rows / M, T, &piece);
+			int fly = S - s < M ? S - s : M;
+			m.acts += 4.0 * (double)fly * (double)piece.acts;
+		}
+		double tot = m.weights + m.grads + m.optim + m.acts;
+		if (tot > best) {
+			best = tot;
+			out->cpu = m;
+		}
+	}
+	return 0;
+}
+
 int plan_compute(const struct plan_in *in, struct plan_out *out,
 		 struct llm_err *e)
 {
@@ -108,16 +158,8 @@ int plan_compute(const struct plan_in *in, struct plan_out *out,
 	out->mem[k++] = mem_row(bothname, P, t * p, t * p, t * p, gpu_acts(in, in->tp));
 	out->nmem = k;
 
-	if (in->have_shape && in->params <= 0 && (in->kv_heads == 0 || in->kv_heads == in->cfg.heads)) {
-		double stored = (double)model_count_params(&in->cfg);
-		out->have_cpu = 1;
-		snprintf(out->cpu.name, sizeof out->cpu.name, "llm-train, this CPU (fp32)");
-		out->cpu.weights = 4 * stored;
-		out->cpu.grads = 4 * stored;
-		out->cpu.optim = 8 * stored;
-		out->cpu.acts = 4.0 * (double)(model_act_floats(&in->cfg, in->cpu_batch, in->cpu_seq) +
-					       model_bwd_floats(&in->cfg, in->cpu_batch, in->cpu_seq));
-	}
+	if (in->have_shape && in->params <= 0 && (in->kv_heads == 0 || in->kv_heads == in->cfg.heads))
+		return cpu_row(in, out, e);
 	return 0;
 }
 
@@ -181,9 +223,20 @@ void plan_print(FILE *f, const struct plan_in *in, const struct plan_out *o)
 	for (int i = 0; i < o->nmem; i++)
 		mem_line(f, &o->mem[i], in->gpu.mem_gb);
 	if (o->have_cpu) {
-		fprintf(f, "memory of llm-train on the CPU, GB (fp32, batch %d x %d)\n",
+		fprintf(f, "memory of llm-train on the CPU, GB (fp32, batch %d x %d",
 			in->cpu_batch, in->cpu_seq);
+		if (in->cpu_dp > 1 || in->cpu_tp > 1 || in->cpu_pp > 1 || in->cpu_zero)
+			fprintf(f, "; per rank of dp %d x tp %d x pp %d, ZeRO %d",
+				at_least1(in->cpu_dp), at_least1(in->cpu_tp),
+				at_least1(in->cpu_pp), in->cpu_zero);
+		if (in->cpu_recompute)
+			fprintf(f, "; recomputation");
+		fprintf(f, ")\n");
 		mem_line(f, &o->cpu, 0);
+		/* the checkpoint writer gathers one whole array at a time */
+		if (in->cpu_zero || in->cpu_tp > 1 || in->cpu_pp > 1)
+			fprintf(f, "  rank 0 also holds %.2f GB (one whole array) while it writes a checkpoint\n",
+				4.0 * (double)model_count_params(&in->cfg) / 1e9);
 	}
 }
 

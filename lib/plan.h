@@ -23,7 +23,15 @@
  *            L layers' worth on its first stage.
  *            The CPU row is llm-train itself (fp32): parameters, gradients
  *            and two moments (16 bytes a parameter) plus the exact
- *            activation buffers of lib/model.c for --batch x --seq.
+ *            activation buffers of lib/model.c for --batch x --seq; with
+ *            a layout (cpu_dp, cpu_tp, cpu_pp, cpu_zero), one rank's share
+ *            as lib/zero.h keeps it: its tensor-parallel share of its
+ *            stage's layers; ZeRO 1 a shard of the moments plus a shard
+ *            copy of parameters and gradients, ZeRO 2 the gradients of
+ *            one layer and the tensors outside the layers instead of all,
+ *            ZeRO 3 the parameters likewise; activations of batch/dp
+ *            sequences, one layer's when recomputing, and a pipeline
+ *            stage's pieces in flight (1F1B).
  *
  * GPU rates are dense bf16 tensor-core peaks from the data sheets (A100
  * 312 TFLOP/s, H100 and H200 SXM 989); prices and power are defaults
@@ -67,6 +75,8 @@ struct plan_in {
 	int micro_batch;	/* sequences per GPU micro-batch */
 	int flash, recompute;
 	int cpu_batch, cpu_seq;	/* the CPU row's batch x seq */
+	/* the CPU row's layout (0: 1 or off): llm-train's ranks, per rank */
+	int cpu_dp, cpu_tp, cpu_pp, cpu_zero, cpu_micro, cpu_recompute;
 };
 
 /* Memory per GPU, bytes. */
@@ -84,7 +94,7 @@ struct plan_out {
 	int nmem;
 	struct plan_mem mem[PLAN_NMEM];
 	int have_cpu;
-	struct plan_mem cpu;
+	struct plan_mem cpu;	/* per rank: the largest pipeline stage's */
 };
 
 /* Parameters of a shape with kv_heads key/value heads (0: all). */

@@ -2,12 +2,14 @@
 #include "train.h"
 #include "buf.h"
 #include "checkpoint.h"
+#include "comm.h"
 #include "crng.h"
 #include "err.h"
 #include "ops.h"
 #include "optim.h"
 #include "output.h"
 #include "shard.h"
+#include "zero.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -215,7 +217,18 @@ struct trainer {
 	char *out;
 	struct pool *pool;
 	struct model *m;
-	struct optim opt;
+	struct zero *z;		/* gradients and the optimizer (zero.h) */
+	struct comm *world, *dp;	/* borrowed, or self groups owned */
+	struct comm *tp;	/* tensor-parallel group (borrowed), or NULL */
+	struct comm *pp;	/* pipeline group (borrowed), or NULL */
+	struct comm *emb;	/* its first and last stage (tied embeddings) */
+	int micro, prow;	/* pipeline pieces of a micro-batch, rows each */
+	int nslots;		/* pieces in flight on this stage */
+	struct model_slot *slots;
+	float *xbuf, *gbuf;	/* activations and gradients from neighbours */
+	struct comm *own_world, *own_dp;
+	int rank;		/* in the world: rank 0 writes */
+	int rows, row0;		/* this rank's sequences of a micro-batch */
 	struct adamw_cfg ac;
 	struct lr_sched sched;
 	struct split train, val;
@@ -292,17 +305,19 @@ static int read_window(struct trainer *t, const struct split *sp, uint64_t w,
 	return 0;
 }
 
-/* The next micro-batch of the shuffled training order. */
+/* This rank's rows of the next micro-batch of the shuffled training
+ * order; the position moves past the whole micro-batch. */
 static int next_batch(struct trainer *t, struct llm_err *e)
 {
 	uint64_t data_key = crng_key(t->o.seed, 0xDA7A);
-	for (int b = 0; b < t->o.batch; b++) {
-		uint64_t s = t->data_pos++;
+	for (int b = 0; b < t->rows; b++) {
+		uint64_t s = t->data_pos + (uint64_t)(t->row0 + b);
 		uint64_t epoch = s / t->train.nwin, i = s % t->train.nwin;
 		uint64_t w = crng_permute(crng_key(data_key, epoch), t->train.nwin, i);
 		if (read_window(t, &t->train, w, b, e) < 0)
 			return -1;
 	}
+	t->data_pos += (uint64_t)t->o.batch;
 	return 0;
 }
 
@@ -366,6 +381,8 @@ static int setup_data(struct trainer *t, struct model_config *c, struct llm_err 
 
 static int setup_out(struct trainer *t, int resuming, struct llm_err *e)
 {
+	if (t->rank != 0)
+		return 0;	/* one writer */
 	if (mkdir(t->out, 0777) < 0 && errno != EEXIST)
 		return llm_err_set(e, "%s: %s", t->out, strerror(errno));
 	char *latest = path_in(t->out, "latest.ckpt"), *log = path_in(t->out, "log.jsonl");
@@ -386,10 +403,144 @@ static int setup_out(struct trainer *t, int resuming, struct llm_err *e)
 	return rc;
 }
 
+/* Every rank of the world learns whether all of them succeeded (rc 0);
+ * a rank that did not keeps its message, the others get one naming it. */
+static int agree(struct trainer *t, int rc, struct llm_err *e)
+{
+	double bad = rc < 0 ? 1 + t->rank : 0;
+	struct llm_err ce;
+	if (t->world->size == 1)
+		return rc;
+	if (comm_all_reduce(t->world, &bad, &bad, 1, COMM_F64, COMM_MAX, &ce) < 0) {
+		*e = ce;
+		return -1;
+	}
+	if (bad > 0 && rc == 0)
+		return llm_err_set(e, "rank %d failed (see its message)", (int)bad - 1);
+	return bad > 0 ? -1 : 0;
+}
+
 struct trainer *trainer_new(const struct train_opts *o,
 			    const struct model_config *cfg, const char *out,
 			    const struct ckpt *resume, const struct ckpt *init,
 			    struct pool *pool, struct llm_err *e)
+{
+	return trainer_new_par(o, cfg, out, resume, init, pool, NULL, e);
+}
+
+static int setup_par(struct trainer *t, const struct train_par *par,
+		     struct llm_err *e)
+{
+	if (!par) {
+		t->world = t->own_world = comm_self();
+		t->dp = t->own_dp = comm_self();
+	} else {
+		const struct comm_layout *l = &par->g->layout;
+		t->world = par->g->world;
+		t->dp = par->g->dp;
+		t->tp = l->tp > 1 ? par->g->tp : NULL;
+		t->pp = l->pp > 1 ? par->g->pp : NULL;
+	}
+	t->rank = t->world->rank;
+	if (t->o.batch % t->dp->size)
+		return llm_err_set(e, "--batch %d is not a multiple of the %d data-parallel ranks",
+				   t->o.batch, t->dp->size);
+	t->rows = t->o.batch / t->dp->size;
+	t->row0 = t->dp->rank * t->rows;
+	if (!t->pp)
+		return 0;
+	t->micro = par->micro ? par->micro : t->pp->size;
+	if (t->rows % t->micro)
+		return llm_err_set(e, "%d sequences per data-parallel rank do not split into %d pipeline micro-batches",
+				   t->rows, t->micro);
+	t->prow = t->rows / t->micro;
+	int S = t->pp->size, s = t->pp->rank;
+	t->nslots = S - s < t->micro ? S - s : t->micro;
+	t->slots = xcalloc((size_t)t->nslots, sizeof *t->slots);
+	return 0;
+}
+
+/* Weights (and with optim the AdamW state) from a checkpoint of any
+ * layout: the whole arrays, cut to this rank's tensor-parallel share,
+ * then to its ZeRO slices. */
+static int load_ckpt(struct trainer *t, const struct ckpt *c, int optim,
+		     struct llm_err *e)
+{
+	struct model *m = t->m;
+	char why[160];
+	if (!model_config_same(ckpt_config(c), &m->cfg, why, sizeof why))
+		return llm_err_set(e, "a checkpoint of another shape (checkpoint vs this run: %s)",
+				   why);
+	const float *w[3] = {ckpt_array(c, CKPT_PARAMS), NULL, NULL};
+	if (optim) {
+		w[1] = ckpt_array(c, CKPT_ADAM_M);
+		w[2] = ckpt_array(c, CKPT_ADAM_V);
+		if (!w[1])
+			return llm_err_set(e, "the checkpoint holds no optimizer state");
+	}
+	if (m->tp_size == 1 && !t->pp) {
+		zero_load_arrays(t->z, w[0], w[1], w[2], ckpt_adam_t(c));
+		return 0;
+	}
+	float *share[3] = {NULL, NULL, NULL};
+	for (int a = 0; a < 3 && w[a]; a++) {
+		share[a] = xmalloc(m->nparams * sizeof(float));
+		for (int k = 0; k < m->ntensors; k++)
+			model_tp_slice(m, k, m->tp_rank, w[a] + m->ctensors[k].offset,
+				       share[a] + m->tensors[k].offset, 1);
+	}
+	zero_load_arrays(t->z, share[0], share[1], share[2], ckpt_adam_t(c));
+	for (int a = 0; a < 3; a++)
+		free(share[a]);
+	return 0;
+}
+
+static int setup_model(struct trainer *t, const struct model_config *c,
+		       const struct ckpt *resume, const struct ckpt *init,
+		       int zero, int recompute, struct llm_err *e)
+{
+	struct model_part part = {t->tp, 0, 0};
+	if (t->pp) {
+		/* contiguous stages, as even as the layers allow */
+		int S = t->pp->size, s = t->pp->rank, L = c->layers;
+		if (L < S)
+			return llm_err_set(e, "%d layers do not fill %d pipeline stages", L, S);
+		part.l0 = s * L / S;
+		part.l1 = (s + 1) * L / S;
+	}
+	t->m = model_new_part(c, t->pool, &part, e);
+	if (!t->m)
+		return -1;
+	model_set_recompute(t->m, recompute);
+	t->m->row0 = t->row0;
+	t->z = zero_new(t->m, t->dp, zero, e);
+	if (!t->z)
+		return -1;
+	if (t->pp && t->m->cfg.tied) {
+		/* the group of the two stages holding a copy of wte */
+		int ends = t->m->first || t->m->last;
+		if (comm_split(t->pp, ends ? 0 : 1, t->pp->rank, &t->emb, e) < 0)
+			return -1;
+	}
+	zero_set_groups(t->z, t->tp, t->pp, t->emb && (t->m->first || t->m->last) ?
+			t->emb : NULL);
+	if (t->pp) {
+		size_t x = (size_t)t->rows * (size_t)t->o.seq * (size_t)c->width;
+		t->xbuf = xmalloc(x * sizeof *t->xbuf);
+		t->gbuf = xmalloc(x * sizeof *t->gbuf);
+	}
+	const struct ckpt *from = resume ? resume : init;
+	if (from)
+		return load_ckpt(t, from, resume != NULL, e);
+	zero_init(t->z, t->o.seed);
+	return 0;
+}
+
+struct trainer *trainer_new_par(const struct train_opts *o,
+				const struct model_config *cfg, const char *out,
+				const struct ckpt *resume, const struct ckpt *init,
+				struct pool *pool, const struct train_par *par,
+				struct llm_err *e)
 {
 	struct trainer *t = xcalloc(1, sizeof *t);
 	t->o = *o;
@@ -398,7 +549,7 @@ struct trainer *trainer_new(const struct train_opts *o,
 	t->pool = pool;
 	status_init(&t->st);
 	struct model_config c = *cfg;
-	if (setup_data(t, &c, e) < 0)
+	if (setup_par(t, par, e) < 0 || setup_data(t, &c, e) < 0)
 		goto fail;
 	o = &t->o;	/* with seq resolved */
 	if (o->batch_tokens % ((long)o->batch * o->seq)) {
@@ -407,19 +558,11 @@ struct trainer *trainer_new(const struct train_opts *o,
 		goto fail;
 	}
 	t->full_accum = o->batch_tokens ? o->batch_tokens / ((long)o->batch * o->seq) : 1;
-	t->m = model_new(&c, pool, e);
-	if (!t->m)
+	if (setup_model(t, &c, resume, init, par ? par->zero : 0,
+			par ? par->recompute : 0, e) < 0)
 		goto fail;
-	optim_init(&t->opt, t->m->nparams);
-	const struct ckpt *from = resume ? resume : init;
-	if (from && ckpt_load_model(from, t->m, e) < 0)
-		goto fail;
-	if (!from)
-		model_init(t->m, o->seed);
 	if (resume) {
 		struct ckpt_train ts;
-		if (ckpt_load_optim(resume, &t->opt, e) < 0)
-			goto fail;
 		ckpt_train_state(resume, &ts);
 		t->step = ts.step;
 		t->tokens = ts.tokens;
@@ -433,15 +576,21 @@ struct trainer *trainer_new(const struct train_opts *o,
 				   MT_DECAY | (o->decay_embeddings ? MT_EMBED : 0)};
 	t->sched = (struct lr_sched){(enum sched_kind)o->sched, o->lr, o->min_lr, o->warmup,
 				     o->decay_steps ? o->decay_steps : o->steps};
-	size_t N = (size_t)o->batch * o->seq;
+	size_t N = (size_t)t->rows * o->seq;
 	t->ids = xmalloc(N * sizeof *t->ids);
 	t->targets = xmalloc(N * sizeof *t->targets);
 	t->window = xmalloc(((size_t)o->seq + 1) * sizeof *t->window);
 	t->st.steps = o->steps;
 	t->st.step = (long)t->step;
 	t->st.tokens = t->tokens;
+	if (agree(t, 0, e) < 0)
+		goto fail_agreed;
 	return t;
 fail:
+	/* Tell the other ranks, which would otherwise wait for this one. */
+	if (t->world)
+		agree(t, -1, e);
+fail_agreed:
 	trainer_free(t);
 	return NULL;
 }
@@ -452,8 +601,16 @@ void trainer_free(struct trainer *t)
 		return;
 	if (t->log)
 		fclose(t->log);
+	zero_free(t->z);
+	for (int i = 0; i < t->nslots; i++)
+		model_slot_free(&t->slots[i]);
+	free(t->slots);
+	free(t->xbuf);
+	free(t->gbuf);
+	comm_free(t->emb);
 	model_free(t->m);
-	optim_free(&t->opt);
+	comm_free(t->own_world);
+	comm_free(t->own_dp);
 	shard_set_close(t->train.s);
 	shard_set_close(t->val.s);
 	free(t->ids);
@@ -474,6 +631,23 @@ const struct train_status *trainer_status(const struct trainer *t)
 	return &t->st;
 }
 
+void trainer_mem(const struct trainer *t, size_t *params, size_t *grads,
+		 size_t *moments, size_t *acts)
+{
+	struct zero_mem zm;
+	zero_mem(t->z, &zm);
+	*params = zm.params;
+	*grads = zm.grads;
+	*moments = zm.moments;
+	int T = t->o.seq;
+	*acts = model_act_floats_of(t->m, t->rows, T) + model_bwd_floats_of(t->m, t->rows, T);
+	if (t->pp)	/* the pieces in flight, besides the whole for eval */
+		*acts += (size_t)t->nslots * model_act_floats_of(t->m, t->prow, T);
+}
+
+static int pipe_eval(struct trainer *t, const struct model_run *run, float *loss,
+		     struct llm_err *e);
+
 double trainer_eval(struct trainer *t, struct llm_err *e)
 {
 	if (!t->val.s)
@@ -482,15 +656,25 @@ double trainer_eval(struct trainer *t, struct llm_err *e)
 	struct model_run run = {0, 0};
 	double sum = 0;
 	for (long k = 0; k < o->eval_batches; k++) {
-		for (int b = 0; b < o->batch; b++) {
-			uint64_t w = ((uint64_t)k * (uint64_t)o->batch + (uint64_t)b) % t->val.nwin;
+		for (int b = 0; b < t->rows; b++) {
+			uint64_t w = ((uint64_t)k * (uint64_t)o->batch +
+				      (uint64_t)(t->row0 + b)) % t->val.nwin;
 			if (read_window(t, &t->val, w, b, e) < 0)
 				return NAN;
 		}
 		float loss;
-		if (model_forward(t->m, t->ids, t->targets, o->batch, o->seq, &run, &loss, e) < 0)
+		if (t->pp ? pipe_eval(t, &run, &loss, e) < 0 :
+			    model_forward(t->m, t->ids, t->targets, t->rows, o->seq, &run, &loss, e) < 0)
 			return NAN;
 		sum += loss;
+	}
+	if (t->pp && comm_all_reduce(t->pp, &sum, &sum, 1, COMM_F64, COMM_SUM, e) < 0)
+		return NAN;
+	/* Each rank's mean over its equal share: the mean of the means. */
+	if (t->dp->size > 1) {
+		if (comm_all_reduce(t->dp, &sum, &sum, 1, COMM_F64, COMM_SUM, e) < 0)
+			return NAN;
+		sum /= t->dp->size;
 	}
 	return sum / (double)o->eval_batches;
 }
@@ -541,6 +725,129 @@ static void prune(struct trainer *t)
 	free(names);
 }
 
+/* Tensor parallel: the data-parallel rank 0 of each tensor-parallel rank
+ * holds its share whole; rank 0 gathers the shares and lays them out as
+ * the whole model's arrays (owned[a] then set). */
+static int gather_tp(struct trainer *t, float **arr, int *owned,
+		     struct llm_err *e)
+{
+	struct model *m = t->m;
+	size_t n = m->nparams, whole_n = model_count_params(&m->cfg);
+	int T = t->tp->size;
+	float *all = xmalloc(n * (size_t)T * sizeof *all);
+	if (comm_all_gather(t->tp, *arr, all, n, COMM_F32, e) < 0) {
+		free(all);
+		return -1;
+	}
+	if (t->tp->rank == 0) {
+		float *w = xcalloc(whole_n, sizeof *w);	/* zero: see gather_pp */
+		for (int r = 0; r < T; r++)
+			for (int k = 0; k < m->ntensors; k++)
+				model_tp_slice(m, k, r, w + m->ctensors[k].offset,
+					       all + (size_t)r * n + m->tensors[k].offset, 0);
+		if (*owned)
+			free(*arr);
+		*arr = w;
+		*owned = 1;
+	}
+	free(all);
+	return 0;
+}
+
+/* Pipeline: each stage's first rank holds its tensors whole; laid out in
+ * the whole model's arrays, zero elsewhere, the stages' arrays add up to
+ * the whole model (the last stage's copy of tied embeddings left out). */
+static int gather_pp(struct trainer *t, float **arr, int *owned,
+		     struct llm_err *e)
+{
+	struct model *m = t->m;
+	size_t whole_n = model_count_params(&m->cfg);
+	if (!t->tp) {	/* this stage's layout: to the whole one */
+		float *w = xcalloc(whole_n, sizeof *w);
+		for (int k = 0; k < m->ntensors; k++)
+			memcpy(w + m->ctensors[k].offset, *arr + m->tensors[k].offset,
+			       m->tensors[k].numel * sizeof *w);
+		if (*owned)
+			free(*arr);
+		*arr = w;
+		*owned = 1;
+	}
+	const struct model_tensor *wte = model_tensor(m, "wte");
+	if (!m->first && wte)	/* the last stage's copy */
+		memset(*arr + m->ctensors[wte - m->tensors].offset, 0,
+		       m->ctensors[wte - m->tensors].numel * sizeof(float));
+	return comm_all_reduce(t->pp, *arr, *arr, whole_n, COMM_F32, COMM_SUM, e);
+}
+
+/* One of the whole model's arrays (0 parameters, 1 and 2 AdamW's
+ * moments) on rank 0, gathered over the data-parallel, tensor-parallel
+ * and pipeline groups; every rank calls it. */
+struct saver {
+	struct trainer *t;
+	float *arr;
+	int owned, next;	/* next: the array to gather next */
+};
+
+static int gather_array(struct saver *s, int which, struct llm_err *e)
+{
+	struct trainer *t = s->t;
+	s->next = which + 1;
+	s->arr = NULL;
+	s->owned = zero_gather_owned(t->z);
+	if (zero_gather_one(t->z, which, &s->arr, e) < 0)
+		return -1;
+	int rc = 0;
+	if (t->tp && t->dp->rank == 0)
+		rc = gather_tp(t, &s->arr, &s->owned, e);
+	int head = t->dp->rank == 0 && (!t->tp || t->tp->rank == 0);
+	if (rc == 0 && t->pp && head)
+		rc = gather_pp(t, &s->arr, &s->owned, e);
+	if (rc < 0 && s->owned) {
+		free(s->arr);
+		s->arr = NULL;
+	}
+	return rc;
+}
+
+/* The checkpoint writer's source, on rank 0 (which ends up with it). */
+static const float *gather_next(void *ctx, int which, struct llm_err *e)
+{
+	struct saver *s = ctx;
+	return gather_array(s, which, e) < 0 ? NULL : s->arr;
+}
+
+static void gather_done(void *ctx, int which)
+{
+	struct saver *s = ctx;
+	(void)which;
+	if (s->owned)
+		free(s->arr);
+	s->arr = NULL;
+}
+
+/* The whole model and optimizer in the one layout-independent format,
+ * written by rank 0 one array at a time (one whole array in its memory
+ * besides its own share). */
+static int save(struct trainer *t, const char *path, const struct ckpt_train *ts,
+		struct llm_err *e)
+{
+	struct saver s = {t, NULL, 0, 0};
+	int rc = 0;
+	if (t->rank == 0) {
+		struct ckpt_source src = {&s, gather_next, gather_done, 1, zero_adam_t(t->z)};
+		rc = ckpt_save_source(path, t->m, &src, ts, e);
+	}
+	/* The other ranks take part in every gather; so does rank 0 in those
+	 * its writer did not reach after an error. */
+	struct llm_err ignored;
+	for (int which = s.next; which < 3; which++) {
+		if (gather_array(&s, which, t->rank == 0 ? &ignored : e) < 0 && t->rank != 0)
+			rc = -1;
+		gather_done(&s, which);
+	}
+	return rc;
+}
+
 static int checkpoint(struct trainer *t, struct llm_err *e)
 {
 	char name[64];
@@ -548,11 +855,11 @@ static int checkpoint(struct trainer *t, struct llm_err *e)
 	char *path = path_in(t->out, name);
 	struct ckpt_train ts = {t->step, t->tokens, t->data_pos, t->o.seed,
 				train_opts_to_json(&t->o)};
-	int rc = ckpt_save(path, t->m, &t->opt, &ts, e);
+	int rc = save(t, path, &ts, e);
 	json_decref(ts.options);
 	free(path);
-	if (rc < 0)
-		return -1;
+	if (rc < 0 || t->rank != 0)
+		return rc;
 	/* Point latest.ckpt at it: a new link renamed over the old one. */
 	char *tmp = path_in(t->out, ".latest.ckpt.tmp"), *latest = path_in(t->out, "latest.ckpt");
 	unlink(tmp);
@@ -568,6 +875,8 @@ static int checkpoint(struct trainer *t, struct llm_err *e)
 static void log_step(struct trainer *t)
 {
 	const struct train_status *s = &t->st;
+	if (!t->log)
+		return;	/* not rank 0 */
 	fprintf(t->log,
 		"{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,\"tokens\":%llu,"
 		"\"batch_tokens\":%ld,\"ms\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
@@ -576,6 +885,150 @@ static void log_step(struct trainer *t)
 	if (!isnan(s->val_loss))
 		fprintf(t->log, "{\"step\":%ld,\"val_loss\":%.9g}\n", s->step, s->val_loss);
 	fflush(t->log);
+}
+
+/* ---- the pipeline ---- */
+
+/* Activations of `rows` sequences between stages. */
+static size_t xfloats(const struct trainer *t, int rows)
+{
+	return (size_t)rows * (size_t)t->o.seq * (size_t)t->m->cfg.width;
+}
+
+/* Piece i's forward on this stage (x_in from the previous stage); its
+ * output for the next.  The last stage adds its mean loss to *loss. */
+static const float *pipe_forward(struct trainer *t, int i, const float *x_in,
+				 const struct model_run *run, double *loss,
+				 struct llm_err *e)
+{
+	struct model *m = t->m;
+	struct model_slot *slot = &t->slots[i % t->nslots];
+	size_t off = (size_t)i * (size_t)t->prow * (size_t)t->o.seq;
+	float l;
+	m->row0 = t->row0 + i * t->prow;
+	model_swap_acts(m, slot);
+	int rc = model_forward_stage(m, t->ids + off, x_in, t->targets + off, t->prow,
+				     t->o.seq, run, &l, e);
+	const float *out = model_stage_output(m);
+	model_swap_acts(m, slot);
+	if (rc < 0)
+		return NULL;
+	if (m->last)
+		*loss += l;
+	return out;
+}
+
+/* Piece i's backward (dout from the next stage); the gradient of its
+ * input for the previous stage. */
+static const float *pipe_backward(struct trainer *t, int i, const float *dout,
+				  float scale, int last, struct llm_err *e)
+{
+	struct model *m = t->m;
+	struct model_slot *slot = &t->slots[i % t->nslots];
+	m->row0 = t->row0 + i * t->prow;
+	model_swap_acts(m, slot);
+	zero_last_micro(t->z, last);
+	model_backward_stage(m, scale, dout);
+	model_swap_acts(m, slot);
+	if (model_comm_error(m, e) < 0)
+		return NULL;
+	return model_stage_dinput(m);
+}
+
+/* Point to point with the neighbours; nothing at the pipeline's ends. */
+static int recv_prev(struct trainer *t, float *buf, size_t n, struct llm_err *e)
+{
+	return t->m->first ? 0 : comm_recv(t->pp, buf, n, COMM_F32, t->pp->rank - 1, e);
+}
+
+static int send_next(struct trainer *t, const float *buf, size_t n, struct llm_err *e)
+{
+	return t->m->last ? 0 : comm_send(t->pp, buf, n, COMM_F32, t->pp->rank + 1, e);
+}
+
+static int recv_next(struct trainer *t, float *buf, size_t n, struct llm_err *e)
+{
+	return t->m->last ? 0 : comm_recv(t->pp, buf, n, COMM_F32, t->pp->rank + 1, e);
+}
+
+static int send_prev(struct trainer *t, const float *buf, size_t n, struct llm_err *e)
+{
+	return t->m->first ? 0 : comm_send(t->pp, buf, n, COMM_F32, t->pp->rank - 1, e);
+}
+
+/* Exchanges with one neighbour, both ways at once. */
+static int swap_next(struct trainer *t, const float *out, float *in, size_t n,
+		     struct llm_err *e)
+{
+	int p = t->pp->rank + 1;
+	return t->m->last ? 0 : comm_sendrecv(t->pp, out, n, p, in, n, p, COMM_F32, e);
+}
+
+static int swap_prev(struct trainer *t, const float *out, float *in, size_t n,
+		     struct llm_err *e)
+{
+	int p = t->pp->rank - 1;
+	return t->m->first ? 0 : comm_sendrecv(t->pp, out, n, p, in, n, p, COMM_F32, e);
+}
+
+/*
+ * One micro-batch through the pipeline in M pieces, one forward one
+ * backward (1F1B; Narayanan et al., 2021, as Megatron-LM schedules it):
+ * stage s of S runs min(S - s - 1, M) forwards ahead, then alternates a
+ * forward and a backward, then drains the backwards.  A stage keeps at
+ * most S - s pieces' activations.  last: the step's last micro-batch.
+ */
+static int pipe_micro(struct trainer *t, const struct model_run *run, float scale,
+		      int last, double *loss, struct llm_err *e)
+{
+	int S = t->pp->size, s = t->pp->rank, M = t->micro;
+	int warm = S - s - 1 < M ? S - s - 1 : M, rest = M - warm, fi = 0, bi = 0;
+	size_t n = xfloats(t, t->prow);
+	const float *out, *din;
+	for (int i = 0; i < warm; i++) {
+		if (recv_prev(t, t->xbuf, n, e) < 0 ||
+		    !(out = pipe_forward(t, fi++, t->xbuf, run, loss, e)) ||
+		    send_next(t, out, n, e) < 0)
+			return -1;
+	}
+	if (rest > 0 && recv_prev(t, t->xbuf, n, e) < 0)
+		return -1;
+	for (int i = 0; i < rest; i++) {
+		if (!(out = pipe_forward(t, fi++, t->xbuf, run, loss, e)) ||
+		    swap_next(t, out, t->gbuf, n, e) < 0)
+			return -1;
+		int lastb = last && bi == M - 1;
+		if (!(din = pipe_backward(t, bi++, t->gbuf, scale, lastb, e)))
+			return -1;
+		if (i == rest - 1 ? send_prev(t, din, n, e) < 0 :
+				    swap_prev(t, din, t->xbuf, n, e) < 0)
+			return -1;
+	}
+	for (int i = 0; i < warm; i++) {
+		int lastb = last && bi == M - 1;
+		if (recv_next(t, t->gbuf, n, e) < 0 ||
+		    !(din = pipe_backward(t, bi++, t->gbuf, scale, lastb, e)) ||
+		    send_prev(t, din, n, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A forward pass of the whole micro-batch through the stages (eval): the
+ * mean loss on the last stage, 0 elsewhere. */
+static int pipe_eval(struct trainer *t, const struct model_run *run, float *loss,
+		     struct llm_err *e)
+{
+	size_t n = xfloats(t, t->rows);
+	*loss = 0;
+	if (recv_prev(t, t->xbuf, n, e) < 0 ||
+	    model_forward_stage(t->m, t->ids, t->xbuf, t->targets, t->rows, t->o.seq, run,
+				loss, e) < 0 ||
+	    send_next(t, model_stage_output(t->m), n, e) < 0)
+		return -1;
+	if (!t->m->last)
+		*loss = 0;
+	return 0;
 }
 
 /* One optimizer step. */
@@ -588,23 +1041,51 @@ static int step(struct trainer *t, struct llm_err *e)
 	double lr = lr_at(&t->sched, (long)t->step);
 	uint64_t step_key = crng_key(o->seed, t->step + 1);
 	double loss_sum = 0;
-	for (long k = 0; k < accum; k++) {
+	/* Each data-parallel rank's loss is the mean over its equal share of
+	 * the rows: scaled by 1/dp, the gradients sum to the whole mean's. */
+	int dp = t->dp->size;
+	for (long k = 0; t->pp && k < accum; k++) {
+		if (next_batch(t, e) < 0)
+			return -1;
+		struct model_run run = {1, crng_key(step_key, (uint64_t)k)};
+		double pl = 0;
+		float scale = 1.0f / (float)accum / (float)dp / (float)t->micro;
+		/* reduced after the pipeline drained: ZeRO talks across stages
+		 * (tied embeddings) */
+		if (pipe_micro(t, &run, scale, k == accum - 1, &pl, e) < 0 ||
+		    zero_reduce(t->z, e) < 0)
+			return -1;
+		loss_sum += pl / t->micro;
+	}
+	/* the loss comes from the last stage */
+	if (t->pp && comm_all_reduce(t->pp, &loss_sum, &loss_sum, 1, COMM_F64, COMM_SUM, e) < 0)
+		return -1;
+	for (long k = 0; !t->pp && k < accum; k++) {
 		if (next_batch(t, e) < 0)
 			return -1;
 		struct model_run run = {1, crng_key(step_key, (uint64_t)k)};
 		float loss;
-		if (model_forward(m, t->ids, t->targets, o->batch, o->seq, &run, &loss, e) < 0)
+		if (model_forward(m, t->ids, t->targets, t->rows, o->seq, &run, &loss, e) < 0)
 			return -1;
-		model_backward(m, 1.0f / (float)accum);
+		zero_last_micro(t->z, k == accum - 1);
+		model_backward(m, 1.0f / (float)accum / (float)dp);
+		if (model_comm_error(m, e) < 0 || zero_reduce(t->z, e) < 0)
+			return -1;
 		loss_sum += loss;
+	}
+	if (dp > 1) {
+		if (comm_all_reduce(t->dp, &loss_sum, &loss_sum, 1, COMM_F64, COMM_SUM, e) < 0)
+			return -1;
+		loss_sum /= dp;
 	}
 	double loss = loss_sum / (double)accum;
 	if (!isfinite(loss))
 		return llm_err_set(e, "the loss is %g at step %llu; try a lower --lr", loss,
 				   (unsigned long long)t->step + 1);
-	double norm = grad_norm(t->pool, m->grads, m->nparams);
-	adamw_step(t->pool, &t->opt, m->params, m->grads, m->tensors, m->ntensors, &t->ac,
-		   (float)lr, clip_factor(norm, (float)o->clip), 1);
+	double norm;
+	if (zero_grad_norm(t->z, &norm, e) < 0 ||
+	    zero_step(t->z, &t->ac, (float)lr, clip_factor(norm, (float)o->clip), e) < 0)
+		return -1;
 	uint64_t ntok = (uint64_t)accum * (uint64_t)o->batch * (uint64_t)o->seq;
 	t->step++;
 	t->tokens += ntok;
@@ -643,9 +1124,16 @@ int trainer_run(struct trainer *t, volatile sig_atomic_t *stop, long limit,
 			progress(ctx, &t->st);
 		done++;
 		int stopping = (stop && *stop) || (limit > 0 && done >= limit);
+		/* A signal reaches the ranks at different moments: stop together. */
+		if (t->world->size > 1) {
+			double s = stopping;
+			if (comm_all_reduce(t->world, &s, &s, 1, COMM_F64, COMM_MAX, e) < 0)
+				return -1;
+			stopping = s > 0;
+		}
 		if ((o->ckpt_every && t->step % (uint64_t)o->ckpt_every == 0) || last ||
 		    stopping)
-			if (checkpoint(t, e) < 0)
+			if (agree(t, checkpoint(t, e), e) < 0)
 				return -1;
 		if (stopping && !last)
 			return 1;

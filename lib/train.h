@@ -38,6 +38,7 @@
 #include "model.h"
 
 struct ckpt;
+struct comm_groups;
 struct llm_err;
 struct pool;
 
@@ -95,7 +96,36 @@ struct trainer *trainer_new(const struct train_opts *o,
 			    const struct model_config *cfg, const char *out,
 			    const struct ckpt *resume, const struct ckpt *init,
 			    struct pool *pool, struct llm_err *e);
+
+/*
+ * Parallel training (llm-train(1), "PARALLEL TRAINING"): the same run
+ * split between the ranks of g (comm.h).  Each data-parallel rank takes
+ * its share of every micro-batch's sequences (--batch stays the global
+ * count; it must be a multiple of dp), with the dropout masks of those
+ * rows of the whole micro-batch, so the loss curve is the single
+ * process's up to rounding.  zero is the ZeRO stage (zero.h).  Every rank
+ * reads the data and the checkpoint to resume from; only world rank 0
+ * writes log.jsonl and checkpoints, which keep the one layout-independent
+ * format.  Tensor-parallel ranks share each layer (model_new_tp); pipeline
+ * stages hold contiguous layers (model_new_part) and run each
+ * micro-batch's rows as `micro` pieces in the 1F1B order.
+ */
+struct train_par {
+	struct comm_groups *g;	/* borrowed */
+	int zero;		/* 0-3 */
+	int micro;		/* pipeline micro-batches per micro-batch; 0: pp */
+	int recompute;		/* model_set_recompute */
+};
+struct trainer *trainer_new_par(const struct train_opts *o,
+				const struct model_config *cfg, const char *out,
+				const struct ckpt *resume, const struct ckpt *init,
+				struct pool *pool, const struct train_par *par,
+				struct llm_err *e);
 void trainer_free(struct trainer *t);
+/* Floats this rank keeps for parameters, gradients, moments, and
+ * activations with backward scratch (all pipeline pieces in flight). */
+void trainer_mem(const struct trainer *t, size_t *params, size_t *grads,
+		 size_t *moments, size_t *acts);
 struct model *trainer_model(struct trainer *t);
 
 /*

@@ -288,7 +288,7 @@ static void test_attention(void **state)
 		float slopes[8];
 		struct att_ctx c = {fa((size_t)B * T * C), fa((size_t)B * NH * T * T),
 				    fix_f(fx, key, "qkv"), fa((size_t)B * T * 3 * C), NULL, NULL,
-				    B, T, C, NH, {NULL, rate, dkey}};
+				    B, T, C, NH, {NULL, rate, dkey, 0, 0, 0}};
 		if (k == 1) {
 			alibi_slopes(slopes, NH);
 			close_fwd("alibi slopes", slopes, fix_f(fx, key, "slopes"), NH);
