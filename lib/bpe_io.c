@@ -7,6 +7,7 @@
 #include "output.h"
 #include "pretok.h"
 #include "utf8.h"
+#include "le.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -146,17 +147,6 @@ static void put32(struct buf *b, uint32_t v)
 	buf_append(b, p, 4);
 }
 
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static void set64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -237,14 +227,14 @@ struct bpe *bpe_deserialize(const char *path, const unsigned char *p,
 			    path, n, HEADER_BYTES);
 		return NULL;
 	}
-	uint32_t version = get32(p + 4);
+	uint32_t version = le_get32(p + 4);
 	if (version > BPE_FILE_VERSION || version == 0) {
 		llm_err_set(e, "%s: llm-bpe model version %u is not supported: this llm-bpe reads version %d%s",
 			    path, version, BPE_FILE_VERSION,
 			    version > BPE_FILE_VERSION ? " (the file is from a newer llm-bpe)" : "");
 		return NULL;
 	}
-	uint64_t size = get64(p + 8);
+	uint64_t size = le_get64(p + 8);
 	if (n < size || n < HEADER_BYTES + 8) {
 		llm_err_set(e, "%s: truncated llm-bpe model (%zu of %llu bytes)", path,
 			    n, (unsigned long long)size);
@@ -255,16 +245,16 @@ struct bpe *bpe_deserialize(const char *path, const unsigned char *p,
 			    n - (size_t)size);
 		return NULL;
 	}
-	if (XXH3_64bits(p, n - 8) != get64(p + n - 8)) {
+	if (XXH3_64bits(p, n - 8) != le_get64(p + n - 8)) {
 		llm_err_set(e, "%s: llm-bpe model is corrupt (checksum mismatch)", path);
 		return NULL;
 	}
 	struct bpe *m = bpe_new();
 	m->format = "llm-bpe";
-	m->flags = get32(p + 16);
-	uint32_t ntok = get32(p + 24), nmerges = get32(p + 28);
-	uint32_t nspec = get32(p + 32), plen = get32(p + 40);
-	m->eot = get32(p + 36);
+	m->flags = le_get32(p + 16);
+	uint32_t ntok = le_get32(p + 24), nmerges = le_get32(p + 28);
+	uint32_t nspec = le_get32(p + 32), plen = le_get32(p + 40);
+	m->eot = le_get32(p + 36);
 	struct rd r = {p + HEADER_BYTES, p + n - 8};
 	const char *why = "truncated record";
 	if (!rd_need(&r, plen))
@@ -279,7 +269,7 @@ struct bpe *bpe_deserialize(const char *path, const unsigned char *p,
 	for (uint32_t i = 0; i < ntok; i++) {
 		if (!rd_need(&r, 9))
 			goto bad;
-		uint32_t id = get32(r.p), len = get32(r.p + 4);
+		uint32_t id = le_get32(r.p), len = le_get32(r.p + 4);
 		int special = r.p[8];
 		r.p += 9;
 		if (!rd_need(&r, len))
@@ -297,7 +287,7 @@ struct bpe *bpe_deserialize(const char *path, const unsigned char *p,
 	for (uint32_t i = 0; i < nmerges; i++) {
 		if (!rd_need(&r, 12))
 			goto bad;
-		bpe_add_merge(m, get32(r.p), get32(r.p + 4), get32(r.p + 8));
+		bpe_add_merge(m, le_get32(r.p), le_get32(r.p + 4), le_get32(r.p + 8));
 		r.p += 12;
 	}
 	if (!rd_need(&r, (size_t)nspec * 4))
@@ -307,7 +297,7 @@ struct bpe *bpe_deserialize(const char *path, const unsigned char *p,
 		goto bad;
 	m->specials = xmalloc((nspec + 1) * sizeof *m->specials);
 	for (uint32_t i = 0; i < nspec; i++, r.p += 4) {
-		uint32_t id = get32(r.p);
+		uint32_t id = le_get32(r.p);
 		if (id >= m->nids || !m->special[id])
 			goto bad;
 		m->specials[m->nspecials++] = id;

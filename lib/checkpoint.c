@@ -4,6 +4,7 @@
 #include "err.h"
 #include "optim.h"
 #include "output.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,29 +18,6 @@
 
 #define FIXED_BYTES 24
 #define ALIGN 64
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
 
 static int little_endian(void)
 {
@@ -172,8 +150,8 @@ int ckpt_save_source(const char *path, const struct model *m,
 	XXH3_64bits_reset(w.st);
 	unsigned char fixed[FIXED_BYTES] = {0};
 	memcpy(fixed, CKPT_MAGIC, 8);
-	put_u32(fixed + 8, CKPT_VERSION);
-	put_u64(fixed + 16, hlen);
+	le_put32(fixed + 8, CKPT_VERSION);
+	le_put64(fixed + 16, hlen);
 	char *hbuf = xmalloc(hlen);
 	memset(hbuf, ' ', hlen);
 	memcpy(hbuf, text, strlen(text));
@@ -191,7 +169,7 @@ int ckpt_save_source(const char *path, const struct model *m,
 	free(hbuf);
 	if (rc == 0) {
 		unsigned char sum[8];
-		put_u64(sum, XXH3_64bits_digest(w.st));
+		le_put64(sum, XXH3_64bits_digest(w.st));
 		rc = output_write(w.o, sum, 8, e);
 	}
 	XXH3_freeState(w.st);
@@ -315,14 +293,14 @@ struct ckpt *ckpt_open(const char *path, struct llm_err *e)
 		fail(c, e);
 		return NULL;
 	}
-	uint32_t version = get_u32(c->map + 8);
+	uint32_t version = le_get32(c->map + 8);
 	if (version != CKPT_VERSION) {
 		llm_err_set(e, "checkpoint format version %u; this llm-train reads version %d",
 			    version, CKPT_VERSION);
 		fail(c, e);
 		return NULL;
 	}
-	uint64_t hlen = get_u64(c->map + 16);
+	uint64_t hlen = le_get64(c->map + 16);
 	if (hlen > c->size - FIXED_BYTES - 8) {
 		llm_err_set(e, "truncated: %zu bytes, the header alone needs %llu", c->size,
 			    (unsigned long long)(FIXED_BYTES + hlen + 8));
@@ -340,7 +318,7 @@ struct ckpt *ckpt_open(const char *path, struct llm_err *e)
 		fail(c, e);
 		return NULL;
 	}
-	uint64_t want = get_u64(c->map + c->size - 8);
+	uint64_t want = le_get64(c->map + c->size - 8);
 	if (XXH3_64bits(c->map, c->size - 8) != want) {
 		llm_err_set(e, "checksum mismatch: the file is corrupt");
 		fail(c, e);

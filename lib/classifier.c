@@ -3,6 +3,7 @@
 #include "classifier.h"
 #include "err.h"
 #include "output.h"
+#include "le.h"
 
 #include <errno.h>
 #include <math.h>
@@ -126,51 +127,25 @@ double clf_score(const struct clf_model *m, struct clf_feats *f, const char *tex
 
 /* ---------------------------------------------------------------- file */
 
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int clf_save(const struct clf_model *m, const char *path, struct llm_err *e)
 {
 	size_t nw = (size_t)1 << m->bits;
 	size_t size = HEADER + 4 * nw + 8;
 	unsigned char *p = xmalloc(size);
 	memcpy(p, MAGIC, 8);
-	put32(p + 8, CLF_VERSION);
-	put32(p + 12, m->bits);
-	put32(p + 16, m->bigrams ? 1 : 0);
-	put32(p + 20, 0);
+	le_put32(p + 8, CLF_VERSION);
+	le_put32(p + 12, m->bits);
+	le_put32(p + 16, m->bigrams ? 1 : 0);
+	le_put32(p + 20, 0);
 	uint64_t b;
 	memcpy(&b, &m->bias, 8);
-	put64(p + 24, b);
+	le_put64(p + 24, b);
 	for (size_t i = 0; i < nw; i++) {
 		uint32_t w;
 		memcpy(&w, &m->w[i], 4);
-		put32(p + HEADER + 4 * i, w);
+		le_put32(p + HEADER + 4 * i, w);
 	}
-	put64(p + size - 8, XXH3_64bits(p, size - 8));
+	le_put64(p + size - 8, XXH3_64bits(p, size - 8));
 	int rc = atomic_write_file(path, p, size, e);
 	free(p);
 	return rc;
@@ -194,13 +169,13 @@ int clf_load(struct clf_model *m, const char *path, struct llm_err *e)
 		llm_err_set(e, "%s: truncated classifier model (%zu bytes)", path, got);
 		goto out;
 	}
-	uint32_t version = get32(h + 8), bits = get32(h + 12);
+	uint32_t version = le_get32(h + 8), bits = le_get32(h + 12);
 	if (version != CLF_VERSION) {
 		llm_err_set(e, "%s: classifier model version %u is not supported "
 			    "(this llm-filter reads version %d)", path, version, CLF_VERSION);
 		goto out;
 	}
-	if (bits < 1 || bits > CLF_MAX_BITS || get32(h + 16) > 1) {
+	if (bits < 1 || bits > CLF_MAX_BITS || le_get32(h + 16) > 1) {
 		llm_err_set(e, "%s: damaged classifier model (bad header)", path);
 		goto out;
 	}
@@ -213,17 +188,17 @@ int clf_load(struct clf_model *m, const char *path, struct llm_err *e)
 			    "(truncated or damaged)", path, got, size);
 		goto out;
 	}
-	if (get64(p + size - 8) != XXH3_64bits(p, size - 8)) {
+	if (le_get64(p + size - 8) != XXH3_64bits(p, size - 8)) {
 		llm_err_set(e, "%s: classifier model checksum mismatch (damaged file)", path);
 		goto out;
 	}
 	m->bits = bits;
-	m->bigrams = get32(h + 16) & 1;
-	uint64_t b = get64(h + 24);
+	m->bigrams = le_get32(h + 16) & 1;
+	uint64_t b = le_get64(h + 24);
 	memcpy(&m->bias, &b, 8);
 	m->w = xmalloc(nw * sizeof *m->w);
 	for (size_t i = 0; i < nw; i++) {
-		uint32_t w = get32(p + HEADER + 4 * i);
+		uint32_t w = le_get32(p + HEADER + 4 * i);
 		memcpy(&m->w[i], &w, 4);
 	}
 	rc = 0;

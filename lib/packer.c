@@ -4,6 +4,7 @@
 #include "err.h"
 #include "output.h"
 #include "tokstream.h"
+#include "le.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,12 +25,6 @@ static char *join(const char *dir, const char *file)
 	struct buf b = {0};
 	buf_printf(&b, "%s/%s", dir, file);
 	return b.p;
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* splitmix64: the generator behind the shuffle window. */
@@ -158,7 +153,7 @@ static int sw_put(struct swriter *w, const uint32_t *restrict ids, size_t n,
 			}
 		} else {
 			for (size_t i = 0; i < k; i++)
-				put_u32(p + 4 * i, ids[i]);
+				le_put32(p + 4 * i, ids[i]);
 		}
 		w->len += k * w->width;
 		ids += k;
@@ -196,9 +191,9 @@ static int sw_commit(struct swriter *w, struct shard_entry *ent,
 		     struct llm_err *e)
 {
 	unsigned char hdr[SHARD_HEADER_BYTES] = {0};
-	put_u32(hdr, w->width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32);
-	put_u32(hdr + 4, w->width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32);
-	put_u32(hdr + 8, (uint32_t)w->n);
+	le_put32(hdr, w->width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32);
+	le_put32(hdr + 4, w->width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32);
+	le_put32(hdr + 8, (uint32_t)w->n);
 	int rc = sw_write(w, w->buf, w->len, e);
 	if (rc == 0 && pwrite(w->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
 		rc = llm_err_set(e, "%s: write: %s", w->path, strerror(errno));
@@ -1323,7 +1318,7 @@ static int cat_block(void *ctx, const unsigned char *p, size_t ntok,
 		 * middle of a long document would not. */
 		if (first != c->m->eot) {
 			unsigned char eot[4];
-			put_u32(eot, c->m->eot);
+			le_put32(eot, c->m->eot);
 			if (output_write(c->o, eot, c->m->width, e) < 0)
 				return -1;
 			c->n++;

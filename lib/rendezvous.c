@@ -2,6 +2,7 @@
  * rendezvous.h. */
 #include "rendezvous.h"
 #include "err.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,30 +33,18 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* The message: magic, token, then (file only) the blob. */
 static size_t encode(unsigned char *buf, const char *token, const void *blob, size_t n)
 {
 	size_t tl = strlen(token), off = 0;
 	memcpy(buf, MAGIC, 8);
 	off = 8;
-	put32(buf + off, (uint32_t)tl);
+	le_put32(buf + off, (uint32_t)tl);
 	off += 4;
 	memcpy(buf + off, token, tl);
 	off += tl;
 	if (blob) {
-		put32(buf + off, (uint32_t)n);
+		le_put32(buf + off, (uint32_t)n);
 		off += 4;
 		memcpy(buf + off, blob, n);
 		off += n;
@@ -115,8 +104,8 @@ static int try_read(const char *path, const char *token, void *blob, size_t n)
 	size_t len = fread(buf, 1, sizeof buf, f);
 	fclose(f);
 	size_t tl = strlen(token);
-	if (len < 12 || memcmp(buf, MAGIC, 8) || get32(buf + 8) != tl || len < 16 + tl ||
-	    memcmp(buf + 12, token, tl) || get32(buf + 12 + tl) != n || len != 16 + tl + n)
+	if (len < 12 || memcmp(buf, MAGIC, 8) || le_get32(buf + 8) != tl || len < 16 + tl ||
+	    memcmp(buf + 12, token, tl) || le_get32(buf + 12 + tl) != n || len != 16 + tl + n)
 		return 0;
 	memcpy(blob, buf + 16 + tl, n);
 	return 1;
@@ -205,7 +194,7 @@ static int serve(const char *host, int port, const char *token, int nranks,
 	double end = now() + timeout_s;
 	size_t tl = strlen(token);
 	unsigned char answer[4 + RDV_MAX_BLOB];
-	put32(answer, (uint32_t)n);
+	le_put32(answer, (uint32_t)n);
 	memcpy(answer + 4, blob, n);
 	int served = 0;
 	while (served < nranks - 1) {
@@ -224,7 +213,7 @@ static int serve(const char *host, int port, const char *token, int nranks,
 		/* hello: magic, rank, token; a stranger is dropped */
 		unsigned char hello[8 + 4 + 4 + 4096];
 		int ok = read_all(c, hello, 16, end) == 0 && memcmp(hello, MAGIC, 8) == 0 &&
-			 get32(hello + 12) == tl && read_all(c, hello + 16, tl, end) == 0 &&
+			 le_get32(hello + 12) == tl && read_all(c, hello + 16, tl, end) == 0 &&
 			 memcmp(hello + 16, token, tl) == 0;
 		if (ok && write_all(c, answer, 4 + n) == 0)
 			served++;
@@ -249,12 +238,12 @@ static int fetch_once(const char *host, int port, const char *token, int rank, v
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
 			unsigned char hello[8 + 4 + 4 + 4096], len[4];
 			memcpy(hello, MAGIC, 8);
-			put32(hello + 8, (uint32_t)rank);
+			le_put32(hello + 8, (uint32_t)rank);
 			size_t tl = strlen(token);
-			put32(hello + 12, (uint32_t)tl);
+			le_put32(hello + 12, (uint32_t)tl);
 			memcpy(hello + 16, token, tl);
 			if (write_all(fd, hello, 16 + tl) == 0 && read_all(fd, len, 4, end) == 0 &&
-			    get32(len) == n && read_all(fd, blob, n, end) == 0)
+			    le_get32(len) == n && read_all(fd, blob, n, end) == 0)
 				got = 1;
 		}
 		close(fd);

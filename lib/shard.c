@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "err.h"
 #include "output.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,18 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 static char *join(const char *dir, const char *file)
 {
@@ -49,9 +38,9 @@ int shard_file_write(const char *dir, struct shard_entry *ent,
 		return llm_err_set(e, "%s: %llu tokens do not fit llm.c's int32 count",
 				   ent->file, (unsigned long long)n);
 	unsigned char hdr[SHARD_HEADER_BYTES] = {0};
-	put_u32(hdr, width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32);
-	put_u32(hdr + 4, width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32);
-	put_u32(hdr + 8, (uint32_t)n);
+	le_put32(hdr, width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32);
+	le_put32(hdr + 4, width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32);
+	le_put32(hdr + 8, (uint32_t)n);
 
 	char *path = join(dir, ent->file);
 	struct output *o = output_open(path, 0, e);
@@ -76,7 +65,7 @@ int shard_file_write(const char *dir, struct shard_entry *ent,
 			block[k] = (unsigned char)tokens[i];
 			block[k + 1] = (unsigned char)(tokens[i] >> 8);
 		} else
-			put_u32(block + k, tokens[i]);
+			le_put32(block + k, tokens[i]);
 		k += width;
 		if (k == sizeof block || i + 1 == n) {
 			XXH3_128bits_update(st, block, k);
@@ -124,8 +113,8 @@ static int check_header(const char *path, const unsigned char *hdr,
 			uint64_t size, const struct manifest *m,
 			const struct shard_entry *ent, struct llm_err *e)
 {
-	uint32_t magic = get_u32(hdr), version = get_u32(hdr + 4);
-	uint64_t n = get_u32(hdr + 8);
+	uint32_t magic = le_get32(hdr), version = le_get32(hdr + 4);
+	uint64_t n = le_get32(hdr + 8);
 	uint32_t want_magic = m->width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32;
 	uint32_t want_version = m->width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32;
 	if (magic != want_magic || version != want_version)
@@ -149,7 +138,7 @@ static int check_ids(const char *path, const unsigned char *p, size_t ntok,
 {
 	for (size_t i = 0; i < ntok; i++) {
 		uint32_t id = m->width == 2 ? (uint32_t)(p[2 * i] | p[2 * i + 1] << 8)
-					    : get_u32(p + 4 * i);
+					    : le_get32(p + 4 * i);
 		if (id >= m->vocab)
 			return llm_err_set(e, "%s: byte %llu: token id %u is not below the vocabulary size %u",
 					   path,
@@ -405,8 +394,8 @@ static int map_shard(const char *dir, const struct shard_entry *ent,
 	}
 	mp->base = base;
 	mp->size = size;
-	uint32_t magic = get_u32(mp->base), version = get_u32(mp->base + 4);
-	uint64_t n = get_u32(mp->base + 8);
+	uint32_t magic = le_get32(mp->base), version = le_get32(mp->base + 4);
+	uint64_t n = le_get32(mp->base + 8);
 	uint32_t want_magic = width == 2 ? SHARD_MAGIC_U16 : SHARD_MAGIC_U32;
 	uint32_t want_version = width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32;
 	if (magic != want_magic || version != want_version)
@@ -488,7 +477,7 @@ int shard_set_read(const struct shard_set *s, uint64_t pos, uint32_t *dst,
 		const unsigned char *p = mp->base + SHARD_HEADER_BYTES + off * s->width;
 		for (size_t i = 0; i < k; i++)
 			dst[i] = s->width == 2 ? (uint32_t)(p[2 * i] | p[2 * i + 1] << 8)
-					       : get_u32(p + 4 * i);
+					       : le_get32(p + 4 * i);
 		dst += k;
 		pos += k;
 		n -= k;

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "input.h"
 #include "output.h"
+#include "le.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +22,6 @@ static void put_u16(unsigned char *p, unsigned v)
 	p[1] = (unsigned char)(v >> 8);
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 int tok_write_header(struct output *o, const struct tok_header *h,
 		     struct llm_err *e)
 {
@@ -48,8 +37,8 @@ int tok_write_header(struct output *o, const struct tok_header *h,
 	memcpy(hdr, TOK_MAGIC, 4);
 	put_u16(hdr + 4, TOK_VERSION);
 	put_u16(hdr + 6, h->width);
-	put_u32(hdr + 8, h->vocab);
-	put_u32(hdr + 12, h->eot);
+	le_put32(hdr + 8, h->vocab);
+	le_put32(hdr + 12, h->eot);
 	return output_write(o, hdr, sizeof hdr, e);
 }
 
@@ -68,7 +57,7 @@ static int write_ids(struct output *o, const struct tok_header *h, int eot,
 		if (h->width == 2)
 			put_u16(block + k, id);
 		else
-			put_u32(block + k, id);
+			le_put32(block + k, id);
 		k += h->width;
 		if (k == sizeof block) {
 			if (output_write(o, block, k, e) < 0)
@@ -145,8 +134,8 @@ struct tok_reader *tok_open(const char *path, struct llm_err *e)
 		goto fail;
 	}
 	r->h.width = r->raw[6] | (unsigned)r->raw[7] << 8;
-	r->h.vocab = get_u32(r->raw + 8);
-	r->h.eot = get_u32(r->raw + 12);
+	r->h.vocab = le_get32(r->raw + 8);
+	r->h.eot = le_get32(r->raw + 12);
 	if ((r->h.width != 2 && r->h.width != 4) || r->h.vocab == 0 ||
 	    (r->h.width == 2 && r->h.vocab > 65536) || r->h.eot >= r->h.vocab) {
 		llm_err_set(e, "%s: bad token stream header (width %u, vocabulary %u, end-of-text %u)",
@@ -213,7 +202,7 @@ static size_t scan_ordinary(const unsigned char *restrict q, size_t avail,
 		size_t end = avail - i < 64 ? avail : i + 64;
 		for (; i < end; i++) {
 			uint32_t id = w == 2 ? (uint32_t)(q[2 * i] | q[2 * i + 1] << 8)
-					     : get_u32(q + 4 * i);
+					     : le_get32(q + 4 * i);
 			if (id >= vocab || id == eot)
 				return i;
 			dst[i] = id;
@@ -265,7 +254,7 @@ int tok_next_doc(struct tok_reader *r, const uint32_t **ids, size_t *n,
 				continue;
 		}
 		const unsigned char *p = r->raw + r->pos;
-		uint32_t id = w == 2 ? (uint32_t)(p[0] | p[1] << 8) : get_u32(p);
+		uint32_t id = w == 2 ? (uint32_t)(p[0] | p[1] << 8) : le_get32(p);
 		if (id >= r->h.vocab)
 			return llm_err_set(e, "%s: byte %llu: token id %u is not below the vocabulary size %u",
 					   name, (unsigned long long)r->offset, id, r->h.vocab);
