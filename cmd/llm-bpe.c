@@ -45,7 +45,8 @@ static const char usage[] =
 	"  --to FORMAT          export: bpe (llm-bpe's own), gpt2 (folder with\n"
 	"                       encoder.json, vocab.bpe), tiktoken (PATH and PATH.json),\n"
 	"                       hf (tokenizer.json)\n"
-	"  -o FILE, -j N, --stats FILE, --progress, --on-error=fail|skip, --zstd\n"
+	"  -o, --output FILE, -j, --threads N, --stats FILE, --progress,\n"
+	"  --on-error=fail|skip, --zstd\n"
 	"  -h, --help, -V, --version\n";
 
 enum cmd { TRAIN, ENCODE, DECODE, EXPORT, INFO };

@@ -52,6 +52,7 @@ static const char usage[] =
 	"  bucket [--buckets B] -o DIR SIGFILE...                 per part (B = 16)\n"
 	"  cluster -o REMOVALS DIR/bucket-K.part-*.bkt            per bucket\n"
 	"  apply --part P -r REMOVALS... [--annotate] [FILE...]   per part\n"
+	"        (-r, --removals FILE: a removal list; repeat for each)\n"
 	"See llm-dedup(1) and llm-dedup-index(5).\n";
 
 enum {

@@ -56,7 +56,8 @@ static const char usage[] =
 	"      --bits B (20), --epochs N (5), --lr X (0.5), --l2 X (1e-6),\n"
 	"      --holdout F (0.1), --no-bigrams\n"
 	"Common:\n"
-	"  -o FILE, -j N, --stats FILE, --progress, --on-error=fail|skip, --zstd\n"
+	"  -o, --output FILE, -j, --threads N, --stats FILE, --progress,\n"
+	"  --on-error=fail|skip, --zstd\n"
 	"  -h, --help, -V, --version\n"
 	"See llm-filter(1).\n";
 

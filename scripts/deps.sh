@@ -32,6 +32,7 @@ jq
 bc
 python3
 mandoc
+man-db
 w3m
 "
 
