@@ -89,7 +89,10 @@ CUDA_OBJ  := $(CUDA_SRC:kernels/%.cu=$(B)/cuda/obj/%.o)
 CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt \
 	    -lcudart_static -lnccl -lstdc++ -ldl -lrt
 GPU_PROGS = $(B)/cuda/gpu_check $(B)/cuda/gpu_train $(B)/cuda/gpu_matbench \
-	    $(B)/cuda/nccl_check
+	    $(B)/cuda/nccl_check $(B)/cuda/bin/llm-train
+# llm-train with the GPU engine: its front end and lib/train.c compiled
+# again with -DLLM_CUDA; the CPU build's llm-train links no CUDA.
+CUDA_TRAIN_OBJ = $(B)/cuda/obj/host/cmd/llm-train.o $(B)/cuda/obj/host/lib/train.o
 
 cuda:
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
@@ -101,7 +104,7 @@ cuda:
 cuda-build: $(GPU_PROGS)
 
 # Kept between builds (make would delete them as intermediates).
-.PRECIOUS: $(B)/cuda/obj/%.o $(B)/cuda/obj/tests/%.o
+.PRECIOUS: $(B)/cuda/obj/%.o $(B)/cuda/obj/tests/%.o $(B)/cuda/obj/host/%.o
 
 # The engine reads lib/ structures (struct model): any lib header counts.
 $(B)/cuda/obj/%.o: kernels/%.cu $(wildcard kernels/*.cuh kernels/*.h lib/*.h)
@@ -119,6 +122,14 @@ $(B)/cuda/obj/tests/%.o: tests/gpu/%.c $(wildcard kernels/*.h lib/*.h)
 $(B)/cuda/%: $(B)/cuda/obj/tests/%.o $(CUDA_OBJ) $(B)/libllm.a
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $< $(CUDA_OBJ) $(B)/libllm.a $(CUDA_LIBS) $(LIBS) -o $@
+
+$(B)/cuda/obj/host/%.o: %.c $(wildcard kernels/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DLLM_CUDA -Ikernels $(XCFLAGS) -c $< -o $@
+
+$(B)/cuda/bin/llm-train: $(CUDA_TRAIN_OBJ) $(CUDA_OBJ) $(B)/libllm.a
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CUDA_TRAIN_OBJ) $(CUDA_OBJ) $(B)/libllm.a $(CUDA_LIBS) $(LIBS) -o $@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

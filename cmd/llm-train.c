@@ -1,10 +1,12 @@
 /*
- * llm-train - train a decoder-only Transformer on llm.c shards, on the CPU;
- * sample from it; plan what a run costs; plot its loss.
+ * llm-train - train a decoder-only Transformer on llm.c shards, on the CPU
+ * or (the CUDA build, make cuda) on GPUs; sample from it; plan what a run
+ * costs; plot its loss.
  *
  * Option parsing and wiring only: the model is lib/model.c over lib/ops.c,
  * the loop lib/train.c, checkpoints lib/checkpoint.c, the planner
- * lib/plan.c, sampling lib/sample.c.
+ * lib/plan.c, sampling lib/sample.c; on GPUs kernels/, which lib/train.c
+ * drives in the CUDA build (this file only asks train_cuda_devices()).
  */
 #include "bpe.h"
 #include "bpe_io.h"
@@ -20,6 +22,7 @@
 #include "optim.h"
 #include "output.h"
 #include "plan.h"
+#include "precision.h"
 #include "sample.h"
 #include "train.h"
 #include "version.h"
@@ -43,14 +46,17 @@ static const char usage[] =
 	"       llm-train plot [-o PNG] RUN\n"
 	"       llm-train export --model CKPT [-m TOKENIZER] -o DIR\n"
 	"       llm-train bench [model options] [--batch N] [--seq N] [--steps N]\n"
-	"Train a decoder-only Transformer on the CPU (fp32, OpenBLAS), sample from\n"
-	"it, plan the cost of a run, plot a run's loss, export it for Hugging Face.\n"
+	"Train a decoder-only Transformer on the CPU (fp32, OpenBLAS) or on GPUs (the\n"
+	"CUDA build), sample from it, plan the cost of a run, plot a run's loss,\n"
+	"export it for Hugging Face.\n"
 	"Run:\n"
 	"      --data DIR            shard folder from llm-shard (train, val splits)\n"
 	"      --out DIR             run folder: log.jsonl, ckpt-N.ckpt, latest.ckpt\n"
 	"      --resume              continue the run in --out from latest.ckpt\n"
 	"      --init-from CKPT      start from these weights, new optimizer and data\n"
 	"      --stop-after N        checkpoint and stop after N steps (then --resume)\n"
+	"      --device auto|cpu|cuda  where to train (auto: a GPU when the CUDA build sees one)\n"
+	"      --precision bf16|fp16|fp32  on a GPU (bf16); the CPU trains in fp32\n"
 	"Model (GPT-2 124M unless told otherwise):\n"
 	"      --layers N (12)  --heads N (12)  --width N (768)  --context N (1024)\n"
 	"      --vocab N (the shards')  --padded-vocab N  --ffn N (4 x width)\n"
@@ -98,7 +104,7 @@ enum {
 	O_MODEL, O_PROMPT, O_TEMP, O_TOPK, O_TOPP,
 	O_STOP_AFTER, O_PARAMS, O_TOKENS, O_GPU, O_MFU, O_GPUS, O_KV, O_PRICE_H, O_PRICE_G, O_WATTS,
 	O_EPRICE, O_PUE, O_TP, O_PP, O_MICRO, O_NOFLASH, O_RECOMP, O_JSON,
-	O_DP, O_ZERO, O_MICROS,
+	O_DP, O_ZERO, O_MICROS, O_DEVICE, O_PREC,
 	O_TRAIN = 0x400,	/* + index in train_opt_names */
 };
 
@@ -177,6 +183,8 @@ static const struct option base_opts[] = {
 	{"no-flash", no_argument, NULL, O_NOFLASH},
 	{"recompute", no_argument, NULL, O_RECOMP},
 	{"json", no_argument, NULL, O_JSON},
+	{"device", required_argument, NULL, O_DEVICE},
+	{"precision", required_argument, NULL, O_PREC},
 };
 
 #define NBASE (sizeof base_opts / sizeof *base_opts)
@@ -402,6 +410,39 @@ static void layout_opts(struct args *a, struct layout_opts *l)
 	}
 }
 
+/* --device and --precision: whether this run trains on a GPU (1) or the
+ * CPU (0), and in what precision (enum precision). */
+static int pick_device(struct args *a, const struct layout_opts *lo, int *prec)
+{
+	const char *dev = "auto", *p = NULL;
+	for (int i = 0; i < a->ng; i++) {
+		if (a->g[i].opt == O_DEVICE)
+			dev = a->g[i].arg;
+		else if (a->g[i].opt == O_PREC)
+			p = a->g[i].arg;
+	}
+	int want = !strcmp(dev, "cuda"), cpu = !strcmp(dev, "cpu");
+	if (!want && !cpu && strcmp(dev, "auto"))
+		cli_usage_error(&a->c, "--device: '%s' is not auto, cpu or cuda", dev);
+	int k = p ? precision_parse(p) : -1;
+	if (p && k < 0)
+		cli_usage_error(&a->c, "--precision: '%s' is not bf16, fp16 or fp32", p);
+	int n = cpu ? -1 : train_cuda_devices();	/* -1: no CUDA build */
+	if (want && n < 0)
+		cli_usage_error(&a->c, "--device cuda: this llm-train is built without CUDA "
+				"(make cuda builds one: BUILD/cuda/bin/llm-train)");
+	int cuda = want || n > 0;
+	if (!cuda && k > 0)
+		cli_usage_error(&a->c, "--precision %s: the CPU trains in fp32 only (bf16 and fp16 need a GPU)",
+				p);
+	if (cuda && (lo->tp > 1 || lo->pp > 1 || lo->zero > 0))
+		cli_usage_error(&a->c, "--tp, --pp and --zero do not run on GPUs yet: use --dp, or --device cpu");
+	if (want && n == 0)
+		cli_fatal(&a->c, "--device cuda: no CUDA device (or no driver) on this machine");
+	*prec = k >= 0 ? k : cuda ? PREC_BF16 : PREC_FP32;
+	return cuda;
+}
+
 /* Threads per rank: with several ranks on a machine, its cores shared. */
 static int rank_threads(struct args *a, const struct comm *world)
 {
@@ -462,6 +503,7 @@ static int cmd_train(struct args *a)
 		cli_usage_error(&a->c, "--data DIR is required");
 	struct layout_opts lo;
 	layout_opts(a, &lo);
+	int prec, cuda = pick_device(a, &lo, &prec);
 
 	/* MPI starts only under a launcher (comm.h); else one rank. */
 	struct comm *world = comm_init(NULL, NULL, &e);
@@ -479,14 +521,17 @@ static int cmd_train(struct args *a)
 	}
 	int threads = rank_threads(a, world);
 	struct pool *pool = pool_new(threads);
-	struct train_par par = {&groups, lo.zero, lo.micro, lo.recompute};
+	struct train_par par = {&groups, lo.zero, lo.micro, lo.recompute, cuda, prec};
 	struct trainer *t = trainer_new_par(&o, &c, a->out, resume, init, pool, &par, &e);
 	ckpt_close(resume);
 	ckpt_close(init);
 	if (!t)
 		par_fatal(a, world, EXIT_RUNTIME, e.msg);
 	struct model *m = trainer_model(t);
-	if (a->c.progress)
+	if (a->c.progress && cuda)
+		fprintf(stderr, "llm-train: %zu parameters, on CUDA in %s\n", m->nparams,
+			precision_name((enum precision)prec));
+	else if (a->c.progress)
 		fprintf(stderr, "llm-train: %zu parameters, %d threads, BLAS %s\n", m->nparams,
 			threads, openblas_get_corename());
 	if (a->c.progress && world->size > 1)

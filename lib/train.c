@@ -10,6 +10,12 @@
 #include "output.h"
 #include "shard.h"
 #include "zero.h"
+#ifdef LLM_CUDA
+#include "comm_nccl.h"
+#include "gpu.h"
+#include "precision.h"
+#include "rendezvous.h"
+#endif
 
 #include <dirent.h>
 #include <errno.h>
@@ -239,7 +245,27 @@ struct trainer {
 	uint32_t *window;
 	FILE *log;
 	struct train_status st;
+#ifdef LLM_CUDA
+	struct gpu_model *g;	/* the GPU engine, or NULL: the CPU */
+	struct comm *gdp;	/* NCCL data-parallel group (dp > 1), owned */
+	enum precision prec;
+	struct loss_scaler sc;	/* fp16 */
+#endif
 };
+
+#ifdef LLM_CUDA
+/* The GPU path (the end of this file): the same loop, the model on the
+ * device. */
+static int gpu_setup(struct trainer *t, const struct train_par *par,
+		     const struct ckpt *resume, struct llm_err *e);
+static int gpu_accumulate(struct trainer *t, long accum, uint64_t step_key,
+			  double *loss_sum, struct llm_err *e);
+static int gpu_update(struct trainer *t, double lr, double *norm, int *skipped,
+		      struct llm_err *e);
+static int gpu_save(struct trainer *t, const char *path, const struct ckpt_train *ts,
+		    struct llm_err *e);
+static void gpu_free(struct trainer *t);
+#endif
 
 static double now(void)
 {
@@ -568,6 +594,15 @@ struct trainer *trainer_new_par(const struct train_opts *o,
 		t->tokens = ts.tokens;
 		t->data_pos = ts.data_pos;
 	}
+#ifdef LLM_CUDA
+	if (par && par->cuda && gpu_setup(t, par, resume, e) < 0)
+		goto fail;
+#else
+	if (par && par->cuda) {
+		llm_err_set(e, "this build has no CUDA (build llm-train with make cuda)");
+		goto fail;
+	}
+#endif
 	if (setup_out(t, resume != NULL, e) < 0)
 		goto fail;
 	model_zero_grad(t->m);
@@ -601,6 +636,9 @@ void trainer_free(struct trainer *t)
 		return;
 	if (t->log)
 		fclose(t->log);
+#ifdef LLM_CUDA
+	gpu_free(t);
+#endif
 	zero_free(t->z);
 	for (int i = 0; i < t->nslots; i++)
 		model_slot_free(&t->slots[i]);
@@ -663,8 +701,16 @@ double trainer_eval(struct trainer *t, struct llm_err *e)
 				return NAN;
 		}
 		float loss;
-		if (t->pp ? pipe_eval(t, &run, &loss, e) < 0 :
-			    model_forward(t->m, t->ids, t->targets, t->rows, o->seq, &run, &loss, e) < 0)
+		int rc;
+#ifdef LLM_CUDA
+		if (t->g)
+			rc = gpu_forward(t->g, t->ids, t->targets, t->rows, o->seq, &run, &loss, e);
+		else
+#endif
+			rc = t->pp ? pipe_eval(t, &run, &loss, e) :
+				     model_forward(t->m, t->ids, t->targets, t->rows, o->seq, &run,
+						   &loss, e);
+		if (rc < 0)
 			return NAN;
 		sum += loss;
 	}
@@ -855,7 +901,13 @@ static int checkpoint(struct trainer *t, struct llm_err *e)
 	char *path = path_in(t->out, name);
 	struct ckpt_train ts = {t->step, t->tokens, t->data_pos, t->o.seed,
 				train_opts_to_json(&t->o)};
-	int rc = save(t, path, &ts, e);
+	int rc;
+#ifdef LLM_CUDA
+	if (t->g)
+		rc = gpu_save(t, path, &ts, e);
+	else
+#endif
+		rc = save(t, path, &ts, e);
 	json_decref(ts.options);
 	free(path);
 	if (rc < 0 || t->rank != 0)
@@ -877,11 +929,15 @@ static void log_step(struct trainer *t)
 	const struct train_status *s = &t->st;
 	if (!t->log)
 		return;	/* not rank 0 */
+	char norm[32] = "null";	/* JSON has no inf: a skipped step's */
+	if (isfinite(s->grad_norm))
+		snprintf(norm, sizeof norm, "%.9g", s->grad_norm);
 	fprintf(t->log,
-		"{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,\"tokens\":%llu,"
-		"\"batch_tokens\":%ld,\"ms\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
-		s->step, s->loss, s->lr, s->grad_norm, (unsigned long long)s->tokens,
-		(long)s->accum * t->o.batch * t->o.seq, s->ms, s->tokens_per_s, s->gflops);
+		"{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%s,\"tokens\":%llu,"
+		"\"batch_tokens\":%ld,\"ms\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.2f%s}\n",
+		s->step, s->loss, s->lr, norm, (unsigned long long)s->tokens,
+		(long)s->accum * t->o.batch * t->o.seq, s->ms, s->tokens_per_s, s->gflops,
+		s->skipped ? ",\"skipped\":true" : "");
 	if (!isnan(s->val_loss))
 		fprintf(t->log, "{\"step\":%ld,\"val_loss\":%.9g}\n", s->step, s->val_loss);
 	fflush(t->log);
@@ -1031,16 +1087,13 @@ static int pipe_eval(struct trainer *t, const struct model_run *run, float *loss
 	return 0;
 }
 
-/* One optimizer step. */
-static int step(struct trainer *t, struct llm_err *e)
+/* The step's micro-batches forward and backward on the CPU (each
+ * pipeline stage, or the whole model): gradients reduced over the
+ * data-parallel ranks; this rank's loss summed into *loss_sum. */
+static int cpu_accumulate(struct trainer *t, long accum, uint64_t step_key,
+			  double *loss_sum, struct llm_err *e)
 {
 	const struct train_opts *o = &t->o;
-	struct model *m = t->m;
-	double t0 = now();
-	long accum = accum_now(t);
-	double lr = lr_at(&t->sched, (long)t->step);
-	uint64_t step_key = crng_key(o->seed, t->step + 1);
-	double loss_sum = 0;
 	/* Each data-parallel rank's loss is the mean over its equal share of
 	 * the rows: scaled by 1/dp, the gradients sum to the whole mean's. */
 	int dp = t->dp->size;
@@ -1055,24 +1108,54 @@ static int step(struct trainer *t, struct llm_err *e)
 		if (pipe_micro(t, &run, scale, k == accum - 1, &pl, e) < 0 ||
 		    zero_reduce(t->z, e) < 0)
 			return -1;
-		loss_sum += pl / t->micro;
+		*loss_sum += pl / t->micro;
 	}
 	/* the loss comes from the last stage */
-	if (t->pp && comm_all_reduce(t->pp, &loss_sum, &loss_sum, 1, COMM_F64, COMM_SUM, e) < 0)
+	if (t->pp && comm_all_reduce(t->pp, loss_sum, loss_sum, 1, COMM_F64, COMM_SUM, e) < 0)
 		return -1;
 	for (long k = 0; !t->pp && k < accum; k++) {
 		if (next_batch(t, e) < 0)
 			return -1;
 		struct model_run run = {1, crng_key(step_key, (uint64_t)k)};
 		float loss;
-		if (model_forward(m, t->ids, t->targets, t->rows, o->seq, &run, &loss, e) < 0)
+		if (model_forward(t->m, t->ids, t->targets, t->rows, o->seq, &run, &loss, e) < 0)
 			return -1;
 		zero_last_micro(t->z, k == accum - 1);
-		model_backward(m, 1.0f / (float)accum / (float)dp);
-		if (model_comm_error(m, e) < 0 || zero_reduce(t->z, e) < 0)
+		model_backward(t->m, 1.0f / (float)accum / (float)dp);
+		if (model_comm_error(t->m, e) < 0 || zero_reduce(t->z, e) < 0)
 			return -1;
-		loss_sum += loss;
+		*loss_sum += loss;
 	}
+	return 0;
+}
+
+/* Clipping and AdamW on the CPU; the gradient norm in *norm. */
+static int cpu_update(struct trainer *t, double lr, double *norm, struct llm_err *e)
+{
+	if (zero_grad_norm(t->z, norm, e) < 0)
+		return -1;
+	return zero_step(t->z, &t->ac, (float)lr, clip_factor(*norm, (float)t->o.clip), e);
+}
+
+/* One optimizer step. */
+static int step(struct trainer *t, struct llm_err *e)
+{
+	const struct train_opts *o = &t->o;
+	double t0 = now();
+	long accum = accum_now(t);
+	double lr = lr_at(&t->sched, (long)t->step);
+	uint64_t step_key = crng_key(o->seed, t->step + 1);
+	double loss_sum = 0, norm = 0;
+	int rc, skipped = 0;
+#ifdef LLM_CUDA
+	if (t->g)
+		rc = gpu_accumulate(t, accum, step_key, &loss_sum, e);
+	else
+#endif
+		rc = cpu_accumulate(t, accum, step_key, &loss_sum, e);
+	if (rc < 0)
+		return -1;
+	int dp = t->dp->size;
 	if (dp > 1) {
 		if (comm_all_reduce(t->dp, &loss_sum, &loss_sum, 1, COMM_F64, COMM_SUM, e) < 0)
 			return -1;
@@ -1082,9 +1165,13 @@ static int step(struct trainer *t, struct llm_err *e)
 	if (!isfinite(loss))
 		return llm_err_set(e, "the loss is %g at step %llu; try a lower --lr", loss,
 				   (unsigned long long)t->step + 1);
-	double norm;
-	if (zero_grad_norm(t->z, &norm, e) < 0 ||
-	    zero_step(t->z, &t->ac, (float)lr, clip_factor(norm, (float)o->clip), e) < 0)
+#ifdef LLM_CUDA
+	if (t->g)
+		rc = gpu_update(t, lr, &norm, &skipped, e);
+	else
+#endif
+		rc = cpu_update(t, lr, &norm, e);
+	if (rc < 0)
 		return -1;
 	uint64_t ntok = (uint64_t)accum * (uint64_t)o->batch * (uint64_t)o->seq;
 	t->step++;
@@ -1099,8 +1186,9 @@ static int step(struct trainer *t, struct llm_err *e)
 	s->grad_norm = norm;
 	s->ms = secs * 1e3;
 	s->tokens_per_s = (double)ntok / secs;
-	s->gflops = model_train_flops_per_token(&m->cfg, o->seq) * (double)ntok / secs / 1e9;
+	s->gflops = model_train_flops_per_token(&t->m->cfg, o->seq) * (double)ntok / secs / 1e9;
 	s->val_loss = NAN;
+	s->skipped = skipped;
 	return 0;
 }
 
@@ -1140,3 +1228,135 @@ int trainer_run(struct trainer *t, volatile sig_atomic_t *stop, long limit,
 	}
 	return 0;
 }
+
+/* ==== the GPU path (the CUDA build) ===================================== */
+
+#ifndef LLM_CUDA
+int train_cuda_devices(void)
+{
+	return -1;
+}
+#else
+int train_cuda_devices(void)
+{
+	return gpu_count();
+}
+
+/* This process's device: its local rank (the launcher's) modulo the
+ * devices seen, so the ranks of a node take one GPU each. */
+static int local_device(struct llm_err *e)
+{
+	int rank, size, local, n = gpu_count();
+	if (n == 0)
+		return llm_err_set(e, "no CUDA device (--device cpu trains on the CPU)");
+	if (rdv_env_rank(&rank, &size, &local, e) < 0)
+		return -1;
+	return local % n;
+}
+
+/* The engine for the host model just set up (weights initialised or
+ * loaded), with the optimizer state of the run resumed; the NCCL group
+ * of the data-parallel ranks. */
+static int gpu_setup(struct trainer *t, const struct train_par *par,
+		     const struct ckpt *resume, struct llm_err *e)
+{
+	if (t->tp || t->pp || par->zero)
+		return llm_err_set(e, "on GPUs only data parallelism runs yet (no --tp, --pp or --zero)");
+	/* every rank has a device before any waits in NCCL's set-up */
+	int dev = local_device(e);
+	if (agree(t, dev < 0 ? -1 : 0, e) < 0)
+		return -1;
+	/* the group first: comm_nccl_new selects the device */
+	if (t->dp->size > 1 && !(t->gdp = comm_nccl_new(t->dp, dev, e)))
+		return -1;
+	t->prec = (enum precision)par->prec;
+	struct gpu_opts go = {t->prec, par->recompute, t->rows, t->o.seq, dev, 0};
+	if (!(t->g = gpu_model_new(t->m, &go, e)))
+		return -1;
+	gpu_set_row0(t->g, t->row0);
+	if (resume) {
+		/* tp = pp = 1: the checkpoint's arrays are this rank's whole
+		 * (only read: gpu_optim_from_host takes a const optim) */
+		struct optim o = {t->m->nparams, (float *)ckpt_array(resume, CKPT_ADAM_M),
+				  (float *)ckpt_array(resume, CKPT_ADAM_V), ckpt_adam_t(resume)};
+		gpu_optim_from_host(t->g, &o);
+	}
+	scaler_init(&t->sc);
+	gpu_zero_grad(t->g);
+	return 0;
+}
+
+static void gpu_free(struct trainer *t)
+{
+	gpu_model_free(t->g);
+	comm_free(t->gdp);
+}
+
+/* The loss scale of this step: fp16's scaler, else 1. */
+static float loss_scale(const struct trainer *t)
+{
+	return t->prec == PREC_FP16 ? t->sc.scale : 1.0f;
+}
+
+/* cpu_accumulate on the device: each data-parallel rank's gradient scaled
+ * by 1/dp, then summed over NCCL in place. */
+static int gpu_accumulate(struct trainer *t, long accum, uint64_t step_key,
+			  double *loss_sum, struct llm_err *e)
+{
+	int dp = t->dp->size;
+	float scale = loss_scale(t) / (float)accum / (float)dp;
+	for (long k = 0; k < accum; k++) {
+		if (next_batch(t, e) < 0)
+			return -1;
+		struct model_run run = {1, crng_key(step_key, (uint64_t)k)};
+		float loss;
+		if (gpu_forward(t->g, t->ids, t->targets, t->rows, t->o.seq, &run, &loss, e) < 0)
+			return -1;
+		gpu_backward(t->g, scale);
+		*loss_sum += loss;
+	}
+	if (!t->gdp)
+		return 0;
+	/* NCCL runs on its own stream: the backward passes must be done */
+	gpu_sync(t->g);
+	float *g = gpu_grads(t->g);
+	return comm_all_reduce(t->gdp, g, g, t->m->nparams, COMM_F32, COMM_SUM, e);
+}
+
+/* cpu_update on the device.  fp16: gradients that overflowed (a norm
+ * that is not finite, the same on every rank after the all-reduce) are
+ * dropped and the step skipped while the scaler backs off. */
+static int gpu_update(struct trainer *t, double lr, double *norm, int *skipped,
+		      struct llm_err *e)
+{
+	float scale = loss_scale(t);
+	*norm = gpu_grad_norm(t->g) / scale;
+	int finite = isfinite(*norm);
+	if (t->prec == PREC_FP16 && !scaler_update(&t->sc, finite)) {
+		gpu_zero_grad(t->g);
+		*skipped = 1;
+		return 0;
+	}
+	if (!finite)
+		return llm_err_set(e, "the gradient norm is %g at step %llu; try a lower --lr",
+				   *norm, (unsigned long long)t->step + 1);
+	gpu_adamw_step(t->g, &t->ac, (float)lr, clip_factor(*norm, (float)t->o.clip) / scale);
+	return 0;
+}
+
+/* Weights and moments to the host, written by rank 0 (every data-parallel
+ * rank holds the same). */
+static int gpu_save(struct trainer *t, const char *path, const struct ckpt_train *ts,
+		    struct llm_err *e)
+{
+	if (t->rank != 0)
+		return 0;
+	struct optim o;
+	optim_init(&o, t->m->nparams);
+	gpu_params_to_host(t->g, t->m->params);
+	gpu_optim_to_host(t->g, &o);
+	int rc = ckpt_save(path, t->m, &o, ts, e);
+	optim_free(&o);
+	return rc;
+}
+#endif

@@ -20,6 +20,8 @@
  *   {"step":N,"loss":L,"lr":R,"grad_norm":G,"tokens":T,"batch_tokens":B,
  *    "ms":M,"tokens_per_s":S,"gflops":F}
  *
+ * (with ,"skipped":true before the brace for a step fp16 skipped, below)
+ *
  * and validation adds {"step":N,"val_loss":V}.  Checkpoints (checkpoint.h)
  * go to OUT/ckpt-NNNNNNNN.ckpt, with OUT/latest.ckpt a symbolic link to
  * the newest; the oldest beyond `keep` are removed.
@@ -81,6 +83,7 @@ struct train_status {
 	int accum;
 	double loss, lr, grad_norm, ms, tokens_per_s, gflops;
 	double val_loss;	/* NAN when this step did not validate */
+	int skipped;		/* fp16 on a GPU: gradients overflowed, no update */
 };
 
 struct trainer;
@@ -115,7 +118,28 @@ struct train_par {
 	int zero;		/* 0-3 */
 	int micro;		/* pipeline micro-batches per micro-batch; 0: pp */
 	int recompute;		/* model_set_recompute */
+	int cuda;		/* 1: train on a GPU (below) */
+	int prec;		/* enum precision on a GPU; the CPU is fp32 */
 };
+
+/*
+ * GPUs (the CUDA build of llm-train, lib/train.c compiled with -DLLM_CUDA
+ * and linked with kernels/): with par->cuda the model runs on the GPU
+ * engine of kernels/gpu.h, one device per process (the local rank modulo
+ * the devices seen), in par->prec (fp16 with lib/precision.h's dynamic
+ * loss scaler: a step whose gradients overflow is skipped and logged with
+ * "skipped":true).  The host model keeps the configuration and is the
+ * staging area of checkpoints, which keep the one format: a run moves
+ * between CPU and GPU with --resume.  Data parallelism all-reduces the
+ * gradients on the devices over NCCL (kernels/comm_nccl.h, bootstrapped
+ * over par->g's data-parallel group); ZeRO, tensor and pipeline
+ * parallelism are refused on GPUs.  The device and precision are not
+ * part of the run's options (not saved in checkpoints).
+ *
+ * train_cuda_devices(): -1 in a build without CUDA, else the CUDA devices
+ * visible (0 without a driver or device).
+ */
+int train_cuda_devices(void);
 struct trainer *trainer_new_par(const struct train_opts *o,
 				const struct model_config *cfg, const char *out,
 				const struct ckpt *resume, const struct ckpt *init,

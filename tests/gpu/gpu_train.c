@@ -6,8 +6,11 @@
  * lines; checkpoints in llm-train's format, so a run continues on the CPU
  * (llm-train --init-from OUT/final.ckpt) and the other way round.
  *
- * This is the stand-alone GPU trainer of tests/gpu/run.sh until llm-train
- * itself takes --device cuda (kernels/README.md says how to wire it).
+ * The engine's stand-alone loop: tests/gpu/run.sh checks that llm-train
+ * --device cuda (lib/train.c's CUDA section) gives its losses bit for bit,
+ * and runs what llm-train does not do: nanoGPT's random-offset sampling
+ * (--random-windows), the GPT-2 timing on random tokens (--bench), the
+ * tensor-core attention (--tc-attention), a time limit (--max-seconds).
  *
  * usage: gpu_train --data DIR --out DIR [options]
  *        gpu_train --bench --vocab N [model options] [--batch N --seq N --steps N]
