@@ -90,9 +90,11 @@ CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt \
 	    -lcudart_static -lnccl -lstdc++ -ldl -lrt
 GPU_PROGS = $(B)/cuda/gpu_check $(B)/cuda/gpu_train $(B)/cuda/gpu_matbench \
 	    $(B)/cuda/nccl_check $(B)/cuda/bin/llm-train
-# llm-train with the GPU engine: its front end and lib/train.c compiled
-# again with -DLLM_CUDA; the CPU build's llm-train links no CUDA.
-CUDA_TRAIN_OBJ = $(B)/cuda/obj/host/cmd/llm-train.o $(B)/cuda/obj/host/lib/train.o
+# llm-train with the GPU engine: its front end and lib/train*.c compiled
+# again with -DLLM_CUDA (struct trainer has GPU fields there, so they go
+# together); the CPU build's llm-train links no CUDA.
+CUDA_TRAIN_OBJ = $(B)/cuda/obj/host/cmd/llm-train.o \
+		 $(patsubst %.c,$(B)/cuda/obj/host/%.o,$(wildcard lib/train*.c))
 
 cuda:
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \

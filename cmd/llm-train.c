@@ -19,7 +19,6 @@
 #include "export.h"
 #include "model.h"
 #include "ops.h"
-#include "optim.h"
 #include "output.h"
 #include "plan.h"
 #include "precision.h"
@@ -815,36 +814,12 @@ static int cmd_plot(struct args *a, int argc, char **argv)
 		buf_puts(&png, a->c.output);
 	else
 		buf_printf(&png, "%s/loss.png", run);
-	FILE *in = fopen(logp.p, "r");
-	if (!in)
-		cli_fatal(&a->c, "%s: %s", logp.p, strerror(errno));
 	/* two data blocks for gnuplot: train loss, then val loss */
 	struct buf train = {0}, val = {0};
-	char *line = NULL;
-	size_t cap = 0;
-	long lineno = 0, ntrain = 0, nval = 0;
-	while (getline(&line, &cap, in) > 0) {
-		lineno++;
-		json_error_t je;
-		json_t *j = json_loads(line, 0, &je);
-		if (!j)
-			cli_fatal(&a->c, "%s:%ld: %s", logp.p, lineno, je.text);
-		json_t *st = json_object_get(j, "step"), *l = json_object_get(j, "loss"),
-		       *v = json_object_get(j, "val_loss");
-		if (!json_is_integer(st) || (!json_is_number(l) && !json_is_number(v)))
-			cli_fatal(&a->c, "%s:%ld: not a llm-train log line", logp.p, lineno);
-		if (json_is_number(l)) {
-			buf_printf(&train, "%lld %.9g\n", (long long)json_integer_value(st), json_number_value(l));
-			ntrain++;
-		}
-		if (json_is_number(v)) {
-			buf_printf(&val, "%lld %.9g\n", (long long)json_integer_value(st), json_number_value(v));
-			nval++;
-		}
-		json_decref(j);
-	}
-	free(line);
-	fclose(in);
+	long ntrain, nval;
+	struct llm_err e;
+	if (train_log_curves(logp.p, &train, &val, &ntrain, &nval, &e) < 0)
+		cli_fatal(&a->c, "%s", e.msg);
 	if (ntrain == 0)
 		cli_fatal(&a->c, "%s: no training steps logged", logp.p);
 	buf_printf(&tmp, "%s.tmp.%ld", png.p, (long)getpid());
@@ -930,38 +905,16 @@ static int cmd_export(struct args *a)
 
 /* ---- bench ----------------------------------------------------------- */
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int cmp_double(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
 	return (a > b) - (a < b);
 }
 
-/* sgemm's own rate on this machine, through the same tiled path. */
-static double sgemm_gflops(struct pool *pool)
+static void on_bench_step(void *ctx, long step, long steps, double ms)
 {
-	int n = 2048;
-	float *A = xcalloc((size_t)n * n, sizeof *A), *B = xcalloc((size_t)n * n, sizeof *B);
-	float *C = xcalloc((size_t)n * n, sizeof *C);
-	for (long i = 0; i < (long)n * n; i++) {
-		A[i] = (float)(i % 7) * 0.1f;
-		B[i] = (float)(i % 5) * 0.1f;
-	}
-	double best = 1e30;
-	for (int r = 0; r < 4; r++) {
-		double t0 = now();
-		ops_gemm(pool, 0, 1, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
-		double t = now() - t0;
-		best = t < best ? t : best;
-	}
-	free(A), free(B), free(C);
-	return 2.0 * n * n * (double)n / best / 1e9;
+	(void)ctx;
+	fprintf(stderr, "\rllm-train bench: step %ld/%ld %.0f ms\033[K", step, steps, ms);
 }
 
 static int cmd_bench(struct args *a)
@@ -984,34 +937,11 @@ static int cmd_bench(struct args *a)
 	if (o.seq > m->cfg.context)
 		cli_usage_error(&a->c, "--seq %d is longer than the context %d", o.seq, m->cfg.context);
 	model_init(m, o.seed);
-	struct optim opt;
-	optim_init(&opt, m->nparams);
-	struct adamw_cfg ac = {0.9f, 0.95f, 1e-8f, 0.1f, MT_DECAY};
 	int N = o.batch * o.seq;
-	uint32_t *ids = xmalloc((size_t)N * sizeof *ids);
-	int32_t *tg = xmalloc((size_t)N * sizeof *tg);
-	struct crng r;
-	crng_init(&r, o.seed, 7);
 	double *ms = xcalloc((size_t)o.steps + 1, sizeof *ms);
-	model_zero_grad(m);
-	for (long s = 0; s < o.steps; s++) {
-		for (int i = 0; i < N; i++) {
-			ids[i] = (uint32_t)crng_below(&r, (uint64_t)m->cfg.vocab);
-			tg[i] = (int32_t)crng_below(&r, (uint64_t)m->cfg.vocab);
-		}
-		double t0 = now();
-		struct model_run run = {1, (uint64_t)s};
-		float loss;
-		if (model_forward(m, ids, tg, o.batch, o.seq, &run, &loss, &e) < 0)
-			cli_fatal(&a->c, "%s", e.msg);
-		model_backward(m, 1.0f);
-		double norm = grad_norm(pool, m->grads, m->nparams);
-		adamw_step(pool, &opt, m->params, m->grads, m->tensors, m->ntensors, &ac, 1e-4f,
-			   clip_factor(norm, 1.0f), 1);
-		ms[s] = (now() - t0) * 1e3;
-		if (a->c.progress)
-			fprintf(stderr, "\rllm-train bench: step %ld/%ld %.0f ms\033[K", s + 1, o.steps, ms[s]);
-	}
+	if (train_bench(m, pool, o.batch, o.seq, o.steps, o.seed, ms,
+			a->c.progress ? on_bench_step : NULL, NULL, &e) < 0)
+		cli_fatal(&a->c, "%s", e.msg);
 	if (a->c.progress)
 		fputs("\r\033[K", stderr);
 	/* the first step pays for page faults and warm-up: leave it out */
@@ -1020,7 +950,7 @@ static int cmd_bench(struct args *a)
 	qsort(sorted, (size_t)k, sizeof *sorted, cmp_double);
 	double best = sorted[0], median = sorted[k / 2];
 	double flops = model_train_flops_per_token(&m->cfg, o.seq) * N;
-	double sg = sgemm_gflops(pool);
+	double sg = train_sgemm_gflops(pool);
 	double rss = peak_rss_bytes();
 	double planned = 4.0 * (4.0 * (double)m->nparams + (double)model_act_floats(&m->cfg, o.batch, o.seq) +
 				(double)model_bwd_floats(&m->cfg, o.batch, o.seq));
@@ -1041,8 +971,7 @@ static int cmd_bench(struct args *a)
 		       m->nparams, o.batch, o.seq, a->c.threads, median, best, N / (median / 1e3),
 		       flops / (median / 1e3) / 1e9, sg, openblas_get_corename(), rss / 1e6, planned / 1e6);
 	json_decref(j);
-	free(ms), free(ids), free(tg);
-	optim_free(&opt);
+	free(ms);
 	model_free(m);
 	pool_free(pool);
 	train_opts_free(&o);

@@ -2,7 +2,7 @@
  * gpu.h - the GPU model engine: lib/model.h's Transformer on one CUDA
  * device, callable from C (the trainer, tests/gpu/).
  *
- * The engine mirrors lib/model.c exactly: the same configuration, all
+ * The engine mirrors lib/model*.c exactly: the same configuration, all
  * parameters in ONE fp32 buffer in the same order and layout (so a
  * checkpoint written from the GPU is read by the CPU and back), the same
  * forward and backward pass op by op (kernels/ops.cuh, attention.cuh,

@@ -1,5 +1,5 @@
-/* model.cu - lib/model.c's Transformer on a GPU; see gpu.h.  The forward
- * and backward passes follow model.c line for line, with the ops of
+/* model.cu - the Transformer of lib/model*.c on a GPU; see gpu.h.  The forward
+ * and backward passes follow lib/model_fwd.c and lib/model_bwd.c line for line, with the ops of
  * ops.cuh / attention.cuh and cuBLASLt products. */
 #include "attention.cuh"
 #include "common.cuh"

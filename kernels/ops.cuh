@@ -2,7 +2,7 @@
  * ops.cuh - the layers of lib/ops.h on the GPU: one launcher per CPU op,
  * with the same arguments and the same conventions (backward functions ADD
  * into the gradients they produce; any gradient pointer may be NULL), so
- * kernels/model.cu reads like lib/model.c line for line.
+ * kernels/model.cu reads like lib/model_fwd.c and lib/model_bwd.c line for line.
  *
  * Activations (void * below) are of the storage type of `p` (fp32, bf16
  * or fp16, common.cuh); statistics (mean, rstd, lse, losses) and parameter

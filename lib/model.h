@@ -234,7 +234,7 @@ struct model {
 /* Build a model with parameters zeroed (model_init or a checkpoint fills
  * them).  The pool is borrowed.  NULL with a message on a bad config.
  * The whole model on one process; model_new_tp and model_new_part below
- * build one rank's share of it for parallel training (lib/train.c). */
+ * build one rank's share of it for parallel training (lib/train*.c). */
 struct model *model_new(const struct model_config *cfg, struct pool *pool,
 			struct llm_err *e);
 

@@ -39,6 +39,7 @@
 
 #include "model.h"
 
+struct buf;
 struct ckpt;
 struct comm_groups;
 struct llm_err;
@@ -123,7 +124,7 @@ struct train_par {
 };
 
 /*
- * GPUs (the CUDA build of llm-train, lib/train.c compiled with -DLLM_CUDA
+ * GPUs (the CUDA build of llm-train, lib/train*.c compiled with -DLLM_CUDA
  * and linked with kernels/): with par->cuda the model runs on the GPU
  * engine of kernels/gpu.h, one device per process (the local rank modulo
  * the devices seen), in par->prec (fp16 with lib/precision.h's dynamic
@@ -168,5 +169,29 @@ double trainer_eval(struct trainer *t, struct llm_err *e);
 
 /* The last status, for a summary. */
 const struct train_status *trainer_status(const struct trainer *t);
+
+/* ---- a run's log (train_log.c) ---- */
+
+/* The loss curves of log.jsonl at path as gnuplot data, "STEP LOSS" a
+ * line: the training steps' appended to *train, the validations' to
+ * *val, their counts in *ntrain and *nval.  -1 with a message naming the
+ * file (and line) for one that cannot be read or is not such a log. */
+int train_log_curves(const char *path, struct buf *train, struct buf *val,
+		     long *ntrain, long *nval, struct llm_err *e);
+
+/* ---- llm-train bench (train_bench.c) ---- */
+
+/* Time `steps` training steps of m (forward, backward, clipping, AdamW
+ * at lr 1e-4) on batch x seq tokens drawn at random from the seed: ms[s]
+ * the milliseconds of step s.  progress, when not NULL, is called after
+ * each step with the steps done.  0, or -1 with a message. */
+int train_bench(struct model *m, struct pool *pool, int batch, int seq, long steps,
+		uint64_t seed, double *ms,
+		void (*progress)(void *ctx, long step, long steps, double ms), void *ctx,
+		struct llm_err *e);
+
+/* sgemm's own GFLOP/s on this machine, through the tiled path the model
+ * uses (ops_gemm; 2048 x 2048 x 2048, best of 4). */
+double train_sgemm_gflops(struct pool *pool);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * gpu_check - every GPU kernel against its CPU reference (lib/ops.c,
- * lib/model.c, lib/optim.c) on random inputs, then the whole model,
+ * lib/model*.c, lib/optim.c) on random inputs, then the whole model,
  * forward and backward, for each architecture option, in fp32, bf16 and
  * fp16.
  *

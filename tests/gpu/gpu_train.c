@@ -7,7 +7,7 @@
  * (llm-train --init-from OUT/final.ckpt) and the other way round.
  *
  * The engine's stand-alone loop: tests/gpu/run.sh checks that llm-train
- * --device cuda (lib/train.c's CUDA section) gives its losses bit for bit,
+ * --device cuda (lib/train_gpu.c) gives its losses bit for bit,
  * and runs what llm-train does not do: nanoGPT's random-offset sampling
  * (--random-windows), the GPT-2 timing on random tokens (--bench), the
  * tensor-core attention (--tc-attention), a time limit (--max-seconds).

@@ -1,0 +1,81 @@
+/* train_bench.c - llm-train bench: the time of a training step, and
+ * sgemm's own rate to compare it with; see train.h. */
+#include "train.h"
+#include "buf.h"
+#include "crng.h"
+#include "err.h"
+#include "ops.h"
+#include "optim.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* sgemm's own rate on this machine, through the same tiled path. */
+double train_sgemm_gflops(struct pool *pool)
+{
+	int n = 2048;
+	float *A = xcalloc((size_t)n * n, sizeof *A), *B = xcalloc((size_t)n * n, sizeof *B);
+	float *C = xcalloc((size_t)n * n, sizeof *C);
+	for (long i = 0; i < (long)n * n; i++) {
+		A[i] = (float)(i % 7) * 0.1f;
+		B[i] = (float)(i % 5) * 0.1f;
+	}
+	double best = 1e30;
+	for (int r = 0; r < 4; r++) {
+		double t0 = now();
+		ops_gemm(pool, 0, 1, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+		double t = now() - t0;
+		best = t < best ? t : best;
+	}
+	free(A), free(B), free(C);
+	return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+int train_bench(struct model *m, struct pool *pool, int batch, int seq, long steps,
+		uint64_t seed, double *ms,
+		void (*progress)(void *ctx, long step, long steps, double ms), void *ctx,
+		struct llm_err *e)
+{
+	struct optim opt;
+	optim_init(&opt, m->nparams);
+	struct adamw_cfg ac = {0.9f, 0.95f, 1e-8f, 0.1f, MT_DECAY};
+	int N = batch * seq;
+	uint32_t *ids = xmalloc((size_t)N * sizeof *ids);
+	int32_t *tg = xmalloc((size_t)N * sizeof *tg);
+	struct crng r;
+	crng_init(&r, seed, 7);
+	model_zero_grad(m);
+	int rc = 0;
+	for (long s = 0; s < steps; s++) {
+		for (int i = 0; i < N; i++) {
+			ids[i] = (uint32_t)crng_below(&r, (uint64_t)m->cfg.vocab);
+			tg[i] = (int32_t)crng_below(&r, (uint64_t)m->cfg.vocab);
+		}
+		double t0 = now();
+		struct model_run run = {1, (uint64_t)s};
+		float loss;
+		if (model_forward(m, ids, tg, batch, seq, &run, &loss, e) < 0) {
+			rc = -1;
+			break;
+		}
+		model_backward(m, 1.0f);
+		double norm = grad_norm(pool, m->grads, m->nparams);
+		adamw_step(pool, &opt, m->params, m->grads, m->tensors, m->ntensors, &ac, 1e-4f,
+			   clip_factor(norm, 1.0f), 1);
+		ms[s] = (now() - t0) * 1e3;
+		if (progress)
+			progress(ctx, s + 1, steps, ms[s]);
+	}
+	free(ids);
+	free(tg);
+	optim_free(&opt);
+	return rc;
+}
