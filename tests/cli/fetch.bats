@@ -9,18 +9,11 @@ load helpers
 W="$DATA/warc"
 
 setup_file() {
-	export SRV_DIR="$BATS_FILE_TMPDIR"
-	python3 "$BATS_TEST_DIRNAME/../fetch_server.py" "$DATA" "$SRV_DIR/port" \
-		"$SRV_DIR/log" 30 3>&- &
-	echo $! > "$SRV_DIR/pid"
-	for _ in $(seq 50); do
-		[ -s "$SRV_DIR/port" ] && break
-		sleep 0.1
-	done
+	start_server 30
 }
 
 teardown_file() {
-	kill "$(cat "$SRV_DIR/pid")" 2>/dev/null || true
+	stop_server
 }
 
 # URL of a path on the test server.

@@ -11,14 +11,7 @@ load helpers
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 setup_file() {
-	export SRV_DIR="$BATS_FILE_TMPDIR"
-	python3 "$BATS_TEST_DIRNAME/../fetch_server.py" "$DATA" "$SRV_DIR/port" \
-		"$SRV_DIR/log" 60 3>&- &
-	echo $! > "$SRV_DIR/pid"
-	for _ in $(seq 50); do
-		[ -s "$SRV_DIR/port" ] && break
-		sleep 0.1
-	done
+	start_server 60
 	# Real English pages: the first 8 for a first crawl, 4 more later.
 	port=$(cat "$SRV_DIR/port")
 	awk -F'\t' '$4 == "en" { print $1 }' "$DATA/html/trafilatura/cache_index.tsv" |
@@ -27,7 +20,7 @@ setup_file() {
 }
 
 teardown_file() {
-	kill "$(cat "$SRV_DIR/pid")" 2>/dev/null || true
+	stop_server
 }
 
 GPT2="$DATA/bpe/encoder.json $DATA/bpe/vocab.bpe"
