@@ -4,34 +4,26 @@
  * chrF and ROUGE.
  *
  * One program, one subcommand per job; each subcommand parses its options
- * and wires files to the lib/ module that does the work (bleu.h, chrf.h,
- * rouge.h, evaltask.h, lmscore.h, review.h).  See llm-eval(1).
+ * and wires files to the lib/ module that does the work: evalmetric.h
+ * (BLEU, chrF, ROUGE over segment files), evalrun.h (the model runs),
+ * evaltask.h (tasks and prompts), review.h.  See llm-eval(1).
  */
 #include "bleu.h"
-#include "bpe.h"
-#include "bpe_io.h"
 #include "buf.h"
-#include "checkpoint.h"
 #include "chrf.h"
 #include "cli.h"
-#include "doc.h"
 #include "err.h"
+#include "evalmetric.h"
+#include "evalrun.h"
 #include "evaltask.h"
-#include "lm_model.h"
 #include "lmscore.h"
-#include "model.h"
-#include "ops.h"
 #include "output.h"
-#include "pystr.h"
 #include "review.h"
 #include "rng.h"
 #include "rouge.h"
-#include "shard.h"
-#include "version.h"
 
 #include <jansson.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,28 +53,6 @@ static const char usage[] =
 
 /* ---- shared helpers ---- */
 
-/* Write n bytes to out, or fail the run. */
-static void put(const struct cli *c, struct output *out, const char *p,
-		size_t n)
-{
-	struct llm_err e;
-	if (output_write(out, p, n, &e) < 0) {
-		output_abort(out);
-		cli_fatal(c, "%s", e.msg);
-	}
-}
-
-/* Write one JSON value as a line to out, or fail the run. */
-static void emit(const struct cli *c, struct output *out, json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	size_t n = strlen(s);
-	s[n] = '\n';	/* json_dumps leaves room for the NUL we replace */
-	put(c, out, s, n + 1);
-	free(s);
-	json_decref(v);
-}
-
 static struct output *open_out(const struct cli *c)
 {
 	struct llm_err e;
@@ -99,23 +69,13 @@ static void close_out(const struct cli *c, struct output *o)
 		cli_fatal(c, "%s", e.msg);
 }
 
-/* Write j (dropping the reference) as a file of its own, atomically. */
-static void write_json(const struct cli *c, const char *path, json_t *j,
-		       size_t flags)
+/* Write j (dropping the reference) as the file path, or fail the run. */
+static void save(const struct cli *c, const char *path, json_t *j, size_t flags)
 {
 	struct llm_err e;
-	char *txt = json_dumps(j, flags);
-	struct buf b = {0};
-	buf_puts(&b, txt);
-	buf_putc(&b, '\n');
-	free(txt);
-	if (atomic_write_file(path, b.p, b.len, &e) < 0)
+	if (json_save(path, j, flags, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	buf_free(&b);
-	json_decref(j);
 }
-
-#define JSON_FILE (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
 /* The one-line summary on stderr and --stats. */
 static int finish(struct cli *c, const char *what, size_t n)
@@ -127,8 +87,8 @@ static int finish(struct cli *c, const char *what, size_t n)
 		json_object_set_new(c->stats, "program", json_string(c->prog));
 		json_object_set_new(c->stats, what, json_integer((json_int_t)n));
 		json_object_set_new(c->stats, "seconds", json_real(secs));
-		write_json(c, c->stats_path, c->stats,
-			   JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+		save(c, c->stats_path, c->stats,
+		     JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	} else {
 		json_decref(c->stats);
 	}
@@ -136,104 +96,17 @@ static int finish(struct cli *c, const char *what, size_t n)
 	return EXIT_OK;
 }
 
-/* Line i of a JSONL file as a JSON value; a line that does not parse, or
- * that check (when given) finds wrong, stops the run at path:line. */
-static json_t *jsonl_at(const struct cli *c, const struct lines *l, size_t i,
-			const char *path, const char *(*check)(const json_t *))
-{
-	json_error_t je;
-	json_t *o = json_loadb(lines_at(l, i), l->len[i], 0, &je);
-	const char *why = !o ? je.text : check ? check(o) : NULL;
-	if (why)
-		cli_fatal(c, "%s:%zu: %s", path, i + 1, why);
-	return o;
-}
-
-/* Every non-blank line of a JSONL file, checked as jsonl_at() does. */
-static json_t **jsonl_read(const struct cli *c, const char *path,
-			   const char *(*check)(const json_t *), size_t *n)
-{
-	struct lines l;
-	struct llm_err e;
-	if (lines_read(&l, path, LINES_CR, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	json_t **v = xcalloc(l.n ? l.n : 1, sizeof *v);
-	*n = 0;
-	for (size_t i = 0; i < l.n; i++)
-		if (l.len[i] != 0)
-			v[(*n)++] = jsonl_at(c, &l, i, path, check);
-	lines_free(&l);
-	return v;
-}
-
-static void jsonl_free(json_t **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		json_decref(v[i]);
-	free(v);
-}
-
-/* Hypothesis and reference files, line-aligned. */
-#define MAX_REFS 64
-
-struct segs {
-	const char *hyp_path;
-	const char *ref_path[MAX_REFS];
-	int nrefs;
-	struct lines hyp, ref[MAX_REFS];
-};
-
-static void add_ref(const struct cli *c, struct segs *s, const char *path)
-{
-	if (s->nrefs == MAX_REFS)
-		cli_usage_error(c, "more than %d --ref files", MAX_REFS);
-	s->ref_path[s->nrefs++] = path;
-}
-
-static void load_segs(const struct cli *c, struct segs *s, enum lines_mode m)
+/* --hyp and --ref given, their files read and aligned. */
+static void load_segs(const struct cli *c, struct eval_segs *s,
+		      enum lines_mode m)
 {
 	struct llm_err e;
 	if (!s->hyp_path)
 		cli_usage_error(c, "--hyp FILE is required");
 	if (s->nrefs == 0)
 		cli_usage_error(c, "at least one --ref FILE is required");
-	if (lines_read(&s->hyp, s->hyp_path, m, &e) < 0)
+	if (eval_segs_load(s, m, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	if (s->hyp.n == 0)
-		cli_fatal(c, "%s: no segments", s->hyp_path);
-	for (int r = 0; r < s->nrefs; r++) {
-		if (lines_read(&s->ref[r], s->ref_path[r], m, &e) < 0)
-			cli_fatal(c, "%s", e.msg);
-		if (s->ref[r].n != s->hyp.n)
-			cli_fatal(c, "%s has %zu lines but %s has %zu: references "
-				  "must be line-aligned with the hypotheses",
-				  s->ref_path[r], s->ref[r].n, s->hyp_path, s->hyp.n);
-	}
-}
-
-/* The references of segment i, as arrays for the metric modules. */
-static void seg_refs(const struct segs *s, size_t i, const char **refs,
-		     size_t *lens)
-{
-	for (int r = 0; r < s->nrefs; r++) {
-		refs[r] = lines_at(&s->ref[r], i);
-		lens[r] = s->ref[r].len[i];
-	}
-}
-
-static void free_segs(struct segs *s)
-{
-	lines_free(&s->hyp);
-	for (int r = 0; r < s->nrefs; r++)
-		lines_free(&s->ref[r]);
-}
-
-static json_t *num(double v)
-{
-	/* Whole numbers as integers, as Python prints ints. */
-	if (v == floor(v) && fabs(v) < 9e15)
-		return json_integer((json_int_t)v);
-	return json_real(v);
 }
 
 /* ---- options ---- */
@@ -242,7 +115,7 @@ static json_t *num(double v)
  * caller's (args_init). */
 struct args {
 	struct cli c;
-	struct segs s;			/* --hyp, --ref */
+	struct eval_segs s;		/* --hyp, --ref */
 	int sentence;			/* --sentence */
 	const char *model, *tok;	/* --model, -m */
 	const char *task, *datadir;	/* --task, --data-dir */
@@ -285,7 +158,10 @@ static int shared_option(struct args *a, int opt, const char *arg)
 	struct cli *c = &a->c;
 	switch (opt) {
 	case OPT_HYP: a->s.hyp_path = arg; break;
-	case OPT_REF: add_ref(c, &a->s, arg); break;
+	case OPT_REF:
+		if (eval_segs_add_ref(&a->s, arg) < 0)
+			cli_usage_error(c, "more than %d --ref files", EVAL_MAX_REFS);
+		break;
 	case OPT_SENTENCE: a->sentence = 1; break;
 	case OPT_MODEL: a->model = arg; break;
 	case 'm': a->tok = arg; break;
@@ -349,33 +225,11 @@ static const char bleu_usage[] =
 	"                      (effective order on, as sacreBLEU does)\n"
 	"  -o FILE, --stats FILE\n";
 
-static json_t *bleu_json(const struct bleu_opts *o, const struct bleu_score *s,
-			 int nrefs)
-{
-	json_t *counts = json_array(), *totals = json_array(), *prec = json_array();
-	for (int k = 0; k < o->max_order; k++) {
-		json_array_append_new(counts, num(s->stats.correct[k]));
-		json_array_append_new(totals, num(s->stats.total[k]));
-		json_array_append_new(prec, json_real(s->precisions[k]));
-	}
-	struct buf sig = {0};
-	bleu_signature(o, nrefs, &sig);
-	double ratio = s->stats.ref_len ? s->stats.sys_len / s->stats.ref_len : 0;
-	json_t *j = json_pack("{s:s, s:f, s:o, s:o, s:o, s:f, s:f, s:I, s:I, s:s}",
-		"name", "BLEU", "score", s->score, "counts", counts,
-		"totals", totals, "precisions", prec, "bp", s->bp,
-		"ratio", ratio, "sys_len", (json_int_t)s->stats.sys_len,
-		"ref_len", (json_int_t)s->stats.ref_len, "signature", sig.p);
-	buf_free(&sig);
-	return j;
-}
-
 static int cmd_bleu(int argc, char **argv)
 {
 	struct args a = {0};
 	args_init(&a, "llm-eval bleu", bleu_usage);
 	struct cli *c = &a.c;
-	struct segs *s = &a.s;
 	struct bleu_opts o;
 	bleu_opts_default(&o);
 	enum { TOK = OPT_OWN, SMOOTH, SVAL, LOWER, EFF, MAXN };
@@ -410,35 +264,16 @@ static int cmd_bleu(int argc, char **argv)
 		}
 	}
 	no_operands(&a, argc, argv);
-	int sentence = a.sentence;
-	if (sentence)
-		o.effective_order = 1;
-	load_segs(c, s, LINES_RSTRIP);
-
-	struct bleu *b = bleu_new(&o);
+	if (a.sentence)
+		o.effective_order = 1;	/* as sacreBLEU's sentence_score() */
+	load_segs(c, &a.s, LINES_RSTRIP);
+	struct llm_err e;
 	struct output *out = open_out(c);
-	struct bleu_stats sum = {0}, seg;
-	struct bleu_score score;
-	const char *refs[MAX_REFS];
-	size_t lens[MAX_REFS];
-	for (size_t i = 0; i < s->hyp.n; i++) {
-		seg_refs(s, i, refs, lens);
-		bleu_segment(b, lines_at(&s->hyp, i), s->hyp.len[i], refs, lens,
-			     s->nrefs, &seg);
-		if (sentence) {
-			bleu_compute(&o, &seg, &score);
-			emit(c, out, bleu_json(&o, &score, s->nrefs));
-		}
-		bleu_stats_add(&sum, &seg, o.max_order);
-	}
-	if (!sentence) {
-		bleu_compute(&o, &sum, &score);
-		emit(c, out, bleu_json(&o, &score, s->nrefs));
-	}
+	if (eval_bleu(&o, &a.s, a.sentence, out, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	close_out(c, out);
-	bleu_free(b);
-	size_t n = s->hyp.n;
-	free_segs(s);
+	size_t n = a.s.hyp.n;
+	eval_segs_free(&a.s);
 	return finish(c, "segments", n);
 }
 
@@ -456,26 +291,11 @@ static const char chrf_usage[] =
 	"  --sentence         score each line on its own, one JSON object a line\n"
 	"  -o FILE, --stats FILE\n";
 
-static json_t *chrf_json(const struct chrf_opts *o, double score, int nrefs)
-{
-	struct buf name = {0}, sig = {0};
-	chrf_name(o, &name);
-	chrf_signature(o, nrefs, &sig);
-	json_t *j = json_pack("{s:s, s:f, s:i, s:i, s:i, s:s}", "name", name.p,
-			      "score", score, "char_order", o->char_order,
-			      "word_order", o->word_order, "beta", (int)o->beta,
-			      "signature", sig.p);
-	buf_free(&name);
-	buf_free(&sig);
-	return j;
-}
-
 static int cmd_chrf(int argc, char **argv)
 {
 	struct args a = {0};
 	args_init(&a, "llm-eval chrf", chrf_usage);
 	struct cli *c = &a.c;
-	struct segs *s = &a.s;
 	struct chrf_opts o;
 	chrf_opts_default(&o);
 	enum { CORD = OPT_OWN, WORD, BETA, WS, EPS, LOWER };
@@ -500,27 +320,14 @@ static int cmd_chrf(int argc, char **argv)
 	no_operands(&a, argc, argv);
 	if (o.char_order + o.word_order == 0)
 		cli_usage_error(c, "--char-order and --word-order are both 0");
-	load_segs(c, s, LINES_RSTRIP);
-
-	struct chrf *ch = chrf_new(&o);
+	load_segs(c, &a.s, LINES_RSTRIP);
+	struct llm_err e;
 	struct output *out = open_out(c);
-	struct chrf_stats sum = {{0}}, seg;
-	const char *refs[MAX_REFS];
-	size_t lens[MAX_REFS];
-	for (size_t i = 0; i < s->hyp.n; i++) {
-		seg_refs(s, i, refs, lens);
-		chrf_segment(ch, lines_at(&s->hyp, i), s->hyp.len[i], refs, lens,
-			     s->nrefs, &seg);
-		if (a.sentence)
-			emit(c, out, chrf_json(&o, chrf_compute(&o, &seg), s->nrefs));
-		chrf_stats_add(&o, &sum, &seg);
-	}
-	if (!a.sentence)
-		emit(c, out, chrf_json(&o, chrf_compute(&o, &sum), s->nrefs));
+	if (eval_chrf(&o, &a.s, a.sentence, out, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	close_out(c, out);
-	chrf_free(ch);
-	size_t n = s->hyp.n;
-	free_segs(s);
+	size_t n = a.s.hyp.n;
+	eval_segs_free(&a.s);
 	return finish(c, "segments", n);
 }
 
@@ -540,114 +347,12 @@ static const char rouge_usage[] =
 	"  --seed S           resampling seed, as np.random.seed(S) (0)\n"
 	"  -o FILE, --stats FILE\n";
 
-/* A --jsonl line: "hyp" a string, "ref" one or a list of them. */
-static const char *check_pair(const json_t *o)
-{
-	json_t *r = json_object_get(o, "ref");
-	if (!json_is_string(json_object_get(o, "hyp")))
-		return "\"hyp\" is missing or not a string";
-	if (!json_is_string(r) && !(json_is_array(r) && json_array_size(r) > 0))
-		return "\"ref\" is not a string or a non-empty array of strings";
-	for (size_t k = 0; json_is_array(r) && k < json_array_size(r); k++)
-		if (!json_is_string(json_array_get(r, k)))
-			return "\"ref\" holds a value that is not a string";
-	return NULL;
-}
-
-static json_t *score_json(const struct rouge_score *s)
-{
-	return json_pack("{s:f, s:f, s:f}", "precision", s->precision,
-			 "recall", s->recall, "fmeasure", s->fmeasure);
-}
-
-static json_t *types_json(const struct rouge_type *t, int nt,
-			  const struct rouge_score *s)
-{
-	json_t *o = json_object();
-	for (int k = 0; k < nt; k++)
-		json_object_set_new(o, t[k].name, score_json(&s[k]));
-	return o;
-}
-
-struct rouge_run {
-	struct rouge_type types[ROUGE_MAX_TYPES];
-	int ntypes;
-	int stem, nboot;
-	double confidence;
-	uint32_t seed;
-};
-
-static json_t *rouge_summary(const struct rouge_run *o,
-			     const struct rouge_score *all, size_t n)
-{
-	struct rouge_score mean[ROUGE_MAX_TYPES];
-	memset(mean, 0, sizeof mean);
-	for (size_t i = 0; i < n; i++)
-		for (int k = 0; k < o->ntypes; k++) {
-			mean[k].precision += all[i * (size_t)o->ntypes + (size_t)k].precision;
-			mean[k].recall += all[i * (size_t)o->ntypes + (size_t)k].recall;
-			mean[k].fmeasure += all[i * (size_t)o->ntypes + (size_t)k].fmeasure;
-		}
-	for (int k = 0; k < o->ntypes; k++) {
-		mean[k].precision /= (double)n;
-		mean[k].recall /= (double)n;
-		mean[k].fmeasure /= (double)n;
-	}
-	json_t *pairs = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(pairs, types_json(o->types, o->ntypes,
-							all + i * (size_t)o->ntypes));
-	json_t *res = json_pack("{s:o, s:o, s:I}", "pairs", pairs, "mean",
-				types_json(o->types, o->ntypes, mean),
-				"count", (json_int_t)n);
-	if (o->nboot > 0) {
-		struct rouge_ci ci[ROUGE_MAX_TYPES];
-		rouge_bootstrap(all, n, o->ntypes, o->nboot, o->confidence, o->seed, ci);
-		json_t *b = json_pack("{s:i, s:I, s:f}", "samples", o->nboot,
-				      "seed", (json_int_t)o->seed, "confidence", o->confidence);
-		for (int k = 0; k < o->ntypes; k++)
-			json_object_set_new(b, o->types[k].name,
-				json_pack("{s:o, s:o, s:o}", "low", score_json(&ci[k].low),
-					  "mid", score_json(&ci[k].mid),
-					  "high", score_json(&ci[k].high)));
-		json_object_set_new(res, "bootstrap", b);
-	}
-	return res;
-}
-
-/* The hypothesis and references of pair i, from --jsonl or the files. */
-static int rouge_pair(const struct args *a, const char *jsonl, json_t **pairs,
-		      size_t i, const char **hyp, size_t *hlen,
-		      const char **refs, size_t *lens)
-{
-	if (!jsonl) {
-		*hyp = lines_at(&a->s.hyp, i);
-		*hlen = a->s.hyp.len[i];
-		seg_refs(&a->s, i, refs, lens);
-		return a->s.nrefs;
-	}
-	json_t *h = json_object_get(pairs[i], "hyp");
-	json_t *rf = json_object_get(pairs[i], "ref");
-	*hyp = json_string_value(h);
-	*hlen = json_string_length(h);
-	int nrefs = json_is_string(rf) ? 1 : (int)json_array_size(rf);
-	if (nrefs > MAX_REFS)
-		cli_fatal(&a->c, "%s: pair %zu has more than %d references",
-			  jsonl, i + 1, MAX_REFS);
-	for (int k = 0; k < nrefs; k++) {
-		json_t *x = json_is_string(rf) ? rf : json_array_get(rf, (size_t)k);
-		refs[k] = json_string_value(x);
-		lens[k] = json_string_length(x);
-	}
-	return nrefs;
-}
-
 static int cmd_rouge(int argc, char **argv)
 {
 	struct args a = {0};
 	args_init(&a, "llm-eval rouge", rouge_usage);
 	struct cli *c = &a.c;
-	struct rouge_run o = {0};
+	struct eval_rouge_opts o = {0};
 	struct llm_err e;
 	const char *jsonl = NULL;
 	enum { JSONL = OPT_OWN, TYPES, STEM, BOOT, CONF };
@@ -682,110 +387,44 @@ static int cmd_rouge(int argc, char **argv)
 	json_t **pairs = NULL;
 	size_t n;
 	if (jsonl) {
-		pairs = jsonl_read(c, jsonl, check_pair, &n);
+		if (!(pairs = jsonl_read(jsonl, eval_rouge_check_pair, &n, &e)))
+			cli_fatal(c, "%s", e.msg);
 		if (n == 0)
 			cli_fatal(c, "%s: no pairs", jsonl);
 	} else {
 		load_segs(c, &a.s, LINES_CR);
 		n = a.s.hyp.n;
 	}
-	struct rouge *r = rouge_new(o.stem);
-	struct rouge_score *all = xcalloc(n * (size_t)o.ntypes, sizeof *all);
-	const char *refs[MAX_REFS];
-	size_t lens[MAX_REFS];
-	for (size_t i = 0; i < n; i++) {
-		const char *hyp;
-		size_t hlen;
-		int nrefs = rouge_pair(&a, jsonl, pairs, i, &hyp, &hlen, refs, lens);
-		rouge_score(r, o.types, o.ntypes, hyp, hlen, refs, lens, nrefs,
-			    all + i * (size_t)o.ntypes);
-	}
+	json_t *res = eval_rouge(&o, &a.s, jsonl, pairs, n, &e);
+	if (!res)
+		cli_fatal(c, "%s", e.msg);
 	struct output *out = open_out(c);
-	emit(c, out, rouge_summary(&o, all, n));
+	if (jsonl_write(out, res, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	close_out(c, out);
-	rouge_free(r);
-	free(all);
 	if (pairs)
 		jsonl_free(pairs, n);
-	free_segs(&a.s);
+	eval_segs_free(&a.s);
 	return finish(c, "pairs", n);
 }
 
-struct judge;
-static double judge_item(struct cli *c, const struct judge *j, json_t *item,
-			 const char *path, size_t i, struct buf *why);
-static json_t *request_json(const struct mc_task *t, size_t i,
-			    const struct mc_prompt *p, struct rng *g,
-			    const struct cli *c);
-
 /* ---- the model ---- */
 
-/* A checkpoint and its tokenizer, as the struct lm the scorers use. */
-struct loaded {
-	struct pool *pool;
-	struct model *m;
-	struct bpe *tok;
-	struct lm_model *x;
-	struct lm lm;
-};
-
-/* GPT-2's byte-level tokenizer stripped to its bytes: ids 0..255 are the
- * bytes, 256 the end-of-text token (for -m bytes). */
-static struct bpe *byte_tokenizer(const struct cli *c, int vocab)
-{
-	struct llm_err e;
-	if (vocab < 257)
-		cli_usage_error(c, "-m bytes needs a vocabulary of at least 257 "
-				"(256 bytes and end-of-text), not %d", vocab);
-	struct bpe *t = bpe_new();
-	for (uint32_t b = 0; b < 256; b++) {
-		unsigned char ch = (unsigned char)b;
-		bpe_add_token(t, b, &ch, 1, 0, &e);
-	}
-	if (bpe_add_token(t, 256, "<|endoftext|>", 13, 1, &e) < 0 ||
-	    bpe_prepare(t, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	return t;
-}
-
 static void load_model(const struct cli *c, const char *ckpt,
-		       const char *tokenizer, struct loaded *L)
+		       const char *tokenizer, struct eval_model *L)
 {
 	struct llm_err e;
 	if (!ckpt)
 		cli_usage_error(c, "--model CKPT is required");
 	if (!tokenizer)
 		cli_usage_error(c, "-m TOKENIZER (or -m bytes) is required");
-	struct ckpt *k = ckpt_open(ckpt, &e);
-	if (!k)
+	if (eval_model_open(L, ckpt, c->threads, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	struct model_config cfg = *ckpt_config(k);
-	L->pool = pool_new(c->threads);
-	L->m = model_new(&cfg, L->pool, &e);
-	if (!L->m || ckpt_load_model(k, L->m, &e) < 0)
+	if (strcmp(tokenizer, "bytes") == 0 && L->vocab < 257)
+		cli_usage_error(c, "-m bytes needs a vocabulary of at least 257 "
+				"(256 bytes and end-of-text), not %d", L->vocab);
+	if (eval_model_tokenizer(L, tokenizer, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	ckpt_close(k);
-	if (strcmp(tokenizer, "bytes") == 0) {
-		L->tok = byte_tokenizer(c, cfg.vocab);
-	} else {
-		const char *paths[1] = {tokenizer};
-		if (!(L->tok = bpe_load(paths, 1, &e)))
-			cli_fatal(c, "%s", e.msg);
-	}
-	if (L->tok->eot != BPE_NONE && L->tok->eot >= (uint32_t)cfg.vocab)
-		cli_fatal(c, "%s: end-of-text id %u is beyond the model's vocabulary %d",
-			  tokenizer, L->tok->eot, cfg.vocab);
-	if (!(L->x = lm_model_new(L->m, L->tok, &e)))
-		cli_fatal(c, "%s: %s", tokenizer, e.msg);
-	lm_model_lm(L->x, &L->lm);
-}
-
-static void free_model(struct loaded *L)
-{
-	lm_model_free(L->x);
-	model_free(L->m);
-	pool_free(L->pool);
-	bpe_free(L->tok);
 }
 
 /* ---- ppl ---- */
@@ -804,80 +443,11 @@ static const char ppl_usage[] =
 	"  --json FILE      every metric as JSON\n"
 	"  -j N, --stats FILE, --progress\n";
 
-struct ppl_run {
-	struct args a;
-	struct loaded L;
-	struct ppl_sums sums;
-};
-
-static int ppl_docs(struct ppl_run *r, const char *path)
-{
-	struct lines l;
-	struct llm_err e;
-	struct doc d = {0};
-	if (lines_read(&l, path, LINES_CR, &e) < 0)
-		cli_fatal(&r->a.c, "%s", e.msg);
-	for (size_t i = 0; i < l.n && (r->a.limit < 0 || r->sums.docs < (size_t)r->a.limit); i++) {
-		if (pystr_rstrip(lines_at(&l, i), l.len[i]) == 0)
-			continue;
-		if (doc_parse(&d, lines_at(&l, i), l.len[i], &e) < 0)
-			cli_fatal(&r->a.c, "%s:%zu: %s", path, i + 1, e.msg);
-		if (ppl_document(&r->L.lm, d.text, d.text_len, &r->sums, &e) < 0)
-			cli_fatal(&r->a.c, "%s:%zu: %s", path, i + 1, e.msg);
-		cli_progress(&r->a.c, r->sums.docs, (uint64_t)r->sums.bytes);
-	}
-	doc_free(&d);
-	lines_free(&l);
-	return 0;
-}
-
-/* Score one document of tokens, its text decoded for bytes and words. */
-static void ppl_tokens(struct ppl_run *r, const uint32_t *ids, size_t n)
-{
-	struct llm_err e;
-	struct buf text = {0};
-	double ll;
-	if (bpe_decode(r->L.tok, ids, n, &text, &e) < 0 ||
-	    lm_rolling(&r->L.lm, ids, n, &ll, &e) < 0)
-		cli_fatal(&r->a.c, "%s", e.msg);
-	ppl_add(&r->sums, ll, n, ppl_count_words(text.p ? text.p : "", text.len), text.len);
-	buf_free(&text);
-}
-
-static int ppl_shards(struct ppl_run *r, const char *dir, const char *split)
-{
-	struct llm_err e;
-	struct shard_set *s = shard_set_open(dir, split, &e);
-	if (!s)
-		cli_fatal(&r->a.c, "%s", e.msg);
-	uint64_t n = shard_set_ntokens(s);
-	uint32_t eot = shard_set_eot(s);
-	if (eot != r->L.lm.eot)
-		cli_fatal(&r->a.c, "%s: end-of-text is %u in the shards, %u in the tokenizer",
-			  dir, eot, r->L.lm.eot);
-	uint32_t *t = xmalloc((n ? n : 1) * sizeof *t);
-	if (shard_set_read(s, 0, t, n, &e) < 0)
-		cli_fatal(&r->a.c, "%s", e.msg);
-	/* Documents are the runs between end-of-text tokens. */
-	for (uint64_t i = 0; i < n && (r->a.limit < 0 || r->sums.docs < (size_t)r->a.limit);) {
-		uint64_t j = i;
-		while (j < n && t[j] != eot)
-			j++;
-		if (j > i)
-			ppl_tokens(r, t + i, j - i);
-		cli_progress(&r->a.c, r->sums.docs, (uint64_t)r->sums.bytes);
-		i = j + 1;
-	}
-	free(t);
-	shard_set_close(s);
-	return 0;
-}
-
 static int cmd_ppl(int argc, char **argv)
 {
-	struct ppl_run r = {0};
-	struct args *a = &r.a;
-	args_init(a, "llm-eval ppl", ppl_usage);
+	struct args a = {0};
+	struct cli *c = &a.c;
+	args_init(&a, "llm-eval ppl", ppl_usage);
 	const char *data = NULL, *split = "val";
 	enum { DATA = OPT_OWN, SPLIT };
 	static const struct option lo[] = {
@@ -886,46 +456,36 @@ static int cmd_ppl(int argc, char **argv)
 		OPT_ARG("split", SPLIT), OPT_END,
 	};
 	int opt;
-	while ((opt = next_option(a, argc, argv, CLI_SHORT "m:", lo)) != -1) {
+	while ((opt = next_option(&a, argc, argv, CLI_SHORT "m:", lo)) != -1) {
 		switch (opt) {
 		case DATA: data = optarg; break;
 		case SPLIT: split = optarg; break;
 		}
 	}
-	no_operands(a, argc, argv);
+	no_operands(&a, argc, argv);
 	if (!data)
-		cli_usage_error(&a->c, "--data DOCS.jsonl|SHARDS_DIR is required");
-	load_model(&a->c, a->model, a->tok, &r.L);
+		cli_usage_error(c, "--data DOCS.jsonl|SHARDS_DIR is required");
+	struct eval_model L;
+	load_model(c, a.model, a.tok, &L);
+	struct ppl_sums sums = {0};
+	struct llm_err e;
 	struct stat st;
-	if (stat(data, &st) == 0 && S_ISDIR(st.st_mode))
-		ppl_shards(&r, data, split);
-	else
-		ppl_docs(&r, data);
-	cli_progress_end(&a->c);
-	if (r.sums.docs == 0)
-		cli_fatal(&a->c, "%s: no documents", data);
+	int r = stat(data, &st) == 0 && S_ISDIR(st.st_mode)
+		? eval_ppl_shards(c, &L, data, split, a.limit, &sums, &e)
+		: eval_ppl_docs(c, &L, data, a.limit, &sums, &e);
+	if (r < 0)
+		cli_fatal(c, "%s", e.msg);
+	cli_progress_end(c);
+	if (sums.docs == 0)
+		cli_fatal(c, "%s: no documents", data);
 	struct ppl_result p;
-	ppl_result(&r.sums, &p);
-	double secs = cli_elapsed(&a->c);
-	printf("%-16s %12s\n", "metric", "value");
-	printf("%-16s %12.4f  +- %.4f\n", "loss", p.loss, p.loss_stderr);
-	printf("%-16s %12.4f\n%-16s %12.4f\n%-16s %12.4f\n%-16s %12.4f\n",
-	       "perplexity", p.perplexity, "word_perplexity", p.word_perplexity,
-	       "byte_perplexity", p.byte_perplexity, "bits_per_byte", p.bits_per_byte);
-	printf("%zu documents, %.0f tokens, %.1f tokens/s\n", r.sums.docs,
-	       r.sums.tokens, secs > 0 ? r.sums.tokens / secs : 0);
-	if (a->json)
-		write_json(&a->c, a->json, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f}",
-			"model", a->model, "data", data, "loss", p.loss, "loss_stderr", p.loss_stderr,
-			"perplexity", p.perplexity, "word_perplexity", p.word_perplexity,
-			"byte_perplexity", p.byte_perplexity, "bits_per_byte", p.bits_per_byte,
-			"documents", (json_int_t)r.sums.docs, "tokens", r.sums.tokens,
-			"words", r.sums.words, "bytes", r.sums.bytes,
-			"tokens_per_second", secs > 0 ? r.sums.tokens / secs : 0.0),
-			JSON_FILE);
-	size_t n = r.sums.docs;
-	free_model(&r.L);
-	return finish(&a->c, "documents", n);
+	ppl_result(&sums, &p);
+	double secs = cli_elapsed(c);
+	eval_ppl_print(stdout, &sums, &p, secs);
+	if (a.json)
+		save(c, a.json, eval_ppl_json(a.model, data, &sums, &p, secs), JSON_FILE);
+	eval_model_free(&L);
+	return finish(c, "documents", sums.docs);
 }
 
 /* ---- mc ---- */
@@ -969,6 +529,7 @@ static size_t task_count(const struct args *a, const struct mc_task *t)
 static int cmd_mc(int argc, char **argv)
 {
 	struct args a = {0};
+	struct cli *c = &a.c;
 	args_init(&a, "llm-eval mc", mc_usage);
 	a.seed = 1234;
 	static const struct option lo[] = {
@@ -980,63 +541,30 @@ static int cmd_mc(int argc, char **argv)
 	char *path;
 	struct mc_task t;
 	load_task(&a, &t, &path);
-	struct loaded L;
-	load_model(&a.c, a.model, a.tok, &L);
+	struct eval_model L;
+	load_model(c, a.model, a.tok, &L);
 	struct rng g;
 	rng_seed(&g, a.seed);
 	size_t n = task_count(&a, &t);
-	struct output *out = a.c.output ? open_out(&a.c) : NULL;
+	/* -o only when asked: the per-question lines are a log, not the result */
+	struct output *out = c->output ? open_out(c) : NULL;
 	struct mc_sums sums = {0};
-	for (size_t i = 0; i < n; i++) {
-		json_t *req = request_json(&t, i, &a.p, &g, &a.c);
-		json_t *conts = json_object_get(req, "continuations");
-		int nc = (int)json_array_size(conts), acc, acc_norm;
-		const char *cs[26];
-		size_t chars[26];
-		double ll[26];
-		for (int k = 0; k < nc; k++) {
-			cs[k] = json_string_value(json_array_get(conts, (size_t)k));
-			chars[k] = (size_t)json_integer_value(json_array_get(
-				json_object_get(req, "chars"), (size_t)k));
-		}
-		const char *ctx = json_string_value(json_object_get(req, "context"));
-		if (lm_mc_item(&L.lm, ctx, strlen(ctx), cs, chars, nc, t.items[i].gold,
-			       ll, &acc, &acc_norm, &e) < 0)
-			cli_fatal(&a.c, "%s: question %s: %s", path, t.items[i].id, e.msg);
-		mc_add(&sums, acc, acc_norm);
-		if (out) {
-			json_t *lls = json_array();
-			for (int k = 0; k < nc; k++)
-				json_array_append_new(lls, json_real(ll[k]));
-			emit(&a.c, out, json_pack("{s:s, s:o, s:i, s:b, s:b}", "id",
-				t.items[i].id, "loglikelihoods", lls, "gold",
-				t.items[i].gold, "acc", acc, "acc_norm", acc_norm));
-		}
-		json_decref(req);
-		cli_progress(&a.c, i + 1, 0);
-	}
+	if (eval_mc(c, &L.lm, &t, path, n, &a.p, &g, out, &sums, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	if (out)
-		close_out(&a.c, out);
-	cli_progress_end(&a.c);
+		close_out(c, out);
+	cli_progress_end(c);
 	struct mc_result res;
 	mc_result(&sums, &res);
-	double secs = cli_elapsed(&a.c);
-	printf("%-20s %8s %8s\n", "metric", "value", "stderr");
-	printf("%-20s %8.4f %8.4f\n%-20s %8.4f %8.4f\n", "acc", res.acc,
-	       res.acc_stderr, "acc_norm", res.acc_norm, res.acc_norm_stderr);
-	printf("%zu questions (%s%s, %d-shot), %.2f questions/s\n", n, a.task,
-	       a.p.letter ? ", letters" : "", a.p.shots, secs > 0 ? (double)n / secs : 0);
+	double secs = cli_elapsed(c);
+	eval_mc_print(stdout, &res, n, a.task, &a.p, secs);
 	if (a.json)
-		write_json(&a.c, a.json, json_pack("{s:s, s:s, s:i, s:b, s:f, s:f, s:f, s:f, s:I, s:f}",
-			"model", a.model, "task", a.task, "shots", a.p.shots, "letter", a.p.letter,
-			"acc", res.acc, "acc_stderr", res.acc_stderr, "acc_norm", res.acc_norm,
-			"acc_norm_stderr", res.acc_norm_stderr, "examples", (json_int_t)n,
-			"examples_per_second", secs > 0 ? (double)n / secs : 0.0),
-			JSON_FILE);
+		save(c, a.json, eval_mc_json(a.model, a.task, &a.p, &res, n, secs),
+		     JSON_FILE);
 	free(path);
 	mc_free(&t);
-	free_model(&L);
-	return finish(&a.c, "questions", n);
+	eval_model_free(&L);
+	return finish(c, "questions", n);
 }
 
 /* ---- generate ---- */
@@ -1061,14 +589,14 @@ static const char generate_usage[] =
 
 #define MAX_STOPS 16
 
-struct gen_run {
+struct gen_args {
 	struct args a;
 	const char *prompts;
 	struct gen_opts o;
 	const char *stops[MAX_STOPS];
 };
 
-static void parse_generate(struct gen_run *r, int argc, char **argv)
+static void parse_generate(struct gen_args *r, int argc, char **argv)
 {
 	struct cli *c = &r->a.c;
 	enum { PROMPTS = OPT_OWN, MAXT, TEMP, TOPK, TOPP, STOP };
@@ -1099,68 +627,31 @@ static void parse_generate(struct gen_run *r, int argc, char **argv)
 		cli_usage_error(c, "--prompts FILE.jsonl is required");
 }
 
-static const char *check_prompt(const json_t *o)
-{
-	return json_is_string(json_object_get(o, "prompt")) ? NULL
-		: "missing string \"prompt\"";
-}
-
 static int cmd_generate(int argc, char **argv)
 {
-	static const char *const why[] = {"length", "stop", "eot"};
-	struct gen_run r = {0};
+	struct gen_args r = {0};
 	struct cli *c = &r.a.c;
-	const struct judge *j = &r.a.j;
 	args_init(&r.a, "llm-eval generate", generate_usage);
 	r.o = (struct gen_opts){128, 0, 0, 1, r.stops, 0, 1};
-	r.o.stops = r.stops;
 	parse_generate(&r, argc, argv);
 	struct lines l;
 	struct llm_err e;
 	if (lines_read(&l, r.prompts, LINES_CR, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	struct loaded L;
+	struct eval_model L;
 	load_model(c, r.a.model, r.a.tok, &L);
 	struct output *out = open_out(c);
-	struct buf text = {0}, jerr = {0};
-	size_t n = 0, tokens = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.len[i] == 0)
-			continue;
-		json_t *o = jsonl_at(c, &l, i, r.prompts, check_prompt);
-		json_t *pr = json_object_get(o, "prompt");
-		if (!json_object_get(o, "id"))
-			json_object_set_new(o, "id", json_integer((json_int_t)i + 1));
-		struct rng g;
-		rng_seed(&g, r.a.seed + (uint32_t)n);
-		struct gen_result res = {&text, 0, 0};
-		if (lm_generate(&L.lm, json_string_value(pr), json_string_length(pr),
-				&r.o, &g, &res, &e) < 0)
-			cli_fatal(c, "%s:%zu: %s", r.prompts, i + 1, e.msg);
-		json_object_set_new(o, "completion", json_stringn(text.p, text.len));
-		json_object_set_new(o, "tokens", json_integer((json_int_t)res.tokens));
-		json_object_set_new(o, "stop_reason", json_string(why[res.why]));
-		if (j->cmd) {
-			double score = judge_item(c, j, o, r.prompts, i, &jerr);
-			if (isnan(score))
-				json_object_set_new(o, "judge_error", json_string(jerr.p));
-			else
-				json_object_set_new(o, "judge", json_real(score));
-		}
-		emit(c, out, o);
-		n++;
-		tokens += res.tokens;
-		cli_progress(c, n, 0);
-	}
+	struct eval_gen g = {&r.o, &r.a.j, r.a.seed, r.prompts};
+	size_t n, tokens;
+	if (eval_generate(c, &L.lm, &g, &l, out, &n, &tokens, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	close_out(c, out);
 	cli_progress_end(c);
 	double secs = cli_elapsed(c);
 	fprintf(stderr, "%s: %zu tokens, %.1f tokens/s\n", c->prog, tokens,
 		secs > 0 ? (double)tokens / secs : 0);
-	buf_free(&text);
-	buf_free(&jerr);
 	lines_free(&l);
-	free_model(&L);
+	eval_model_free(&L);
 	return finish(c, "prompts", n);
 }
 
@@ -1181,39 +672,10 @@ static const char prompts_usage[] =
 	"  --seed S         seed of the shot draws (1234)\n"
 	"  -o FILE, --stats FILE\n";
 
-static json_t *request_json(const struct mc_task *t, size_t i,
-			    const struct mc_prompt *p, struct rng *g,
-			    const struct cli *c)
-{
-	struct llm_err e;
-	struct buf ctx = {0}, cont = {0};
-	if (mc_context(t, i, p, g, &ctx, &e) < 0)
-		cli_fatal(c, "%s", e.msg);
-	const struct mc_item *it = &t->items[i];
-	json_t *conts = json_array(), *chars = json_array();
-	for (int k = 0; k < it->nchoices; k++) {
-		buf_clear(&cont);
-		mc_continuation(t, i, k, p, &cont);
-		json_array_append_new(conts, json_stringn(cont.p, cont.len));
-		size_t n = 0;
-		const char *ch = p->letter ? "A" : it->choices[k];
-		for (const char *q = ch; *q; q++)	/* code points */
-			n += ((unsigned char)*q & 0xc0) != 0x80;
-		json_array_append_new(chars, json_integer((json_int_t)n));
-	}
-	json_t *o = json_pack("{s:s, s:s%, s:o, s:o, s:i}", "id", it->id,
-			      "context", ctx.p, ctx.len, "continuations", conts,
-			      "chars", chars, "gold", it->gold);
-	if (t->format == MC_MMLU)
-		json_object_set_new(o, "subject", json_string(t->subjects[it->subject]));
-	buf_free(&ctx);
-	buf_free(&cont);
-	return o;
-}
-
 static int cmd_prompts(int argc, char **argv)
 {
 	struct args a = {0};
+	struct cli *c = &a.c;
 	args_init(&a, "llm-eval prompts", prompts_usage);
 	a.seed = 1234;
 	static const struct option lo[] = {CLI_LONG_OPTIONS, TASK_OPTIONS, OPT_END};
@@ -1222,13 +684,16 @@ static int cmd_prompts(int argc, char **argv)
 	struct mc_task t;
 	load_task(&a, &t, &path);
 	free(path);
-	struct cli *c = &a.c;
+	struct llm_err e;
 	struct rng g;
 	rng_seed(&g, a.seed);
 	size_t n = task_count(&a, &t);
 	struct output *out = open_out(c);
-	for (size_t i = 0; i < n; i++)
-		emit(c, out, request_json(&t, i, &a.p, &g, c));
+	for (size_t i = 0; i < n; i++) {
+		json_t *req = eval_mc_request(&t, i, &a.p, &g, &e);
+		if (!req || jsonl_write(out, req, &e) < 0)
+			cli_fatal(c, "%s", e.msg);
+	}
 	close_out(c, out);
 	mc_free(&t);
 	return finish(c, "questions", n);
@@ -1251,51 +716,20 @@ static const char review_usage[] =
 	"  --json FILE         the summary as JSON\n"
 	"  -o FILE, --stats FILE\n";
 
-/* A generation to review: an object with "id" and a string "completion". */
-static const char *check_item(const json_t *o)
-{
-	return !json_is_object(o) ? "not a JSON object"
-		: !json_object_get(o, "id") ? "missing \"id\""
-		: !json_is_string(json_object_get(o, "completion"))
-			? "missing string \"completion\"" : NULL;
-}
-
-/* Judge item i; on failure stop, or (--on-error=skip) record why. */
-static double judge_item(struct cli *c, const struct judge *j, json_t *item,
-			 const char *path, size_t i, struct buf *why)
-{
-	struct llm_err e;
-	double score;
-	buf_clear(why);
-	if (judge_run(j, item, &score, &e) == 0) {
-		cli_count(c, "judged", 1);
-		return score;
-	}
-	char *id = json_dumps(json_object_get(item, "id"), JSON_ENCODE_ANY);
-	if (!c->skip_errors)
-		cli_fatal(c, "%s: item %zu (id %s): %s", path, i + 1, id, e.msg);
-	cli_warn(c, "%s: item %zu (id %s): %s", path, i + 1, id, e.msg);
-	cli_count(c, "judge_failed", 1);
-	buf_puts(why, e.msg);
-	free(id);
-	return NAN;
-}
-
-static int review_export(struct cli *c, const char *in, const char *html,
-			 const struct judge *j)
+static int review_export_cmd(struct cli *c, const char *in, const char *html,
+			     const struct judge *j)
 {
 	size_t n;
 	struct llm_err e;
-	json_t **items = jsonl_read(c, in, check_item, &n);
-	struct buf sheet = {0}, why = {0};
-	review_sheet_header(&sheet, j->cmd != NULL);
-	for (size_t i = 0; i < n; i++) {
-		double score = j->cmd ? judge_item(c, j, items[i], in, i, &why) : NAN;
-		review_sheet_row(&sheet, items[i], j->cmd != NULL, score,
-				 why.len ? why.p : "");
-	}
+	json_t **items = jsonl_read(in, review_check_item, &n, &e);
+	struct buf sheet = {0};
+	if (!items || review_export(c, items, n, in, j, &sheet, &e) < 0)
+		cli_fatal(c, "%s", e.msg);
 	struct output *out = open_out(c);
-	put(c, out, sheet.p, sheet.len);
+	if (output_write(out, sheet.p, sheet.len, &e) < 0) {
+		output_abort(out);
+		cli_fatal(c, "%s", e.msg);
+	}
 	close_out(c, out);
 	if (html) {
 		struct buf page = {0};
@@ -1306,30 +740,7 @@ static int review_export(struct cli *c, const char *in, const char *html,
 	}
 	jsonl_free(items, n);
 	buf_free(&sheet);
-	buf_free(&why);
 	return finish(c, "items", n);
-}
-
-static json_t *summary_json(const struct review_summary *s)
-{
-	json_t *groups = json_object();
-	for (size_t i = 0; i < s->n; i++) {
-		const struct review_group *g = &s->g[i];
-		json_t *o = json_pack("{s:I, s:I}", "rated", (json_int_t)g->rated,
-				      "unrated", (json_int_t)g->unrated);
-		if (g->rated)
-			json_object_update_new(o, json_pack("{s:f, s:f}", "mean",
-				g->mean, "stderr", g->stderr_));
-		if (g->rated > 1)	/* one rating gives no interval */
-			json_object_set_new(o, "ci95", json_pack("[f, f]", g->lo, g->hi));
-		if (g->judged || g->judge_failed)
-			json_object_update_new(o, json_pack("{s:I, s:I, s:f, s:f}",
-				"judged", (json_int_t)g->judged,
-				"judge_failed", (json_int_t)g->judge_failed,
-				"judge_mean", g->judge_mean, "judge_stderr", g->judge_stderr));
-		json_object_set_new(groups, g->name, o);
-	}
-	return json_pack("{s:I, s:o}", "rows", (json_int_t)s->rows, "groups", groups);
 }
 
 static int review_import_cmd(struct cli *c, const char *sheet, const char *json)
@@ -1338,22 +749,9 @@ static int review_import_cmd(struct cli *c, const char *sheet, const char *json)
 	struct llm_err e;
 	if (review_import(sheet, &s, &e) < 0)
 		cli_fatal(c, "%s", e.msg);
-	printf("%-24s %6s %8s %8s %8s  %s\n", "group", "rated", "mean", "stderr",
-	       "unrated", "95% interval");
-	for (size_t i = 0; i < s.n; i++) {
-		const struct review_group *g = &s.g[i];
-		printf("%-24s %6zu %8.3f %8.3f %8zu", g->name, g->rated, g->mean,
-		       g->stderr_, g->unrated);
-		if (g->rated > 1)
-			printf("  [%.3f, %.3f]", g->lo, g->hi);
-		putchar('\n');
-		if (g->judged || g->judge_failed)
-			printf("%-24s %6zu %8.3f %8.3f %8s  judge, %zu failed\n",
-			       "", g->judged, g->judge_mean, g->judge_stderr, "",
-			       g->judge_failed);
-	}
+	review_summary_print(stdout, &s);
 	if (json)
-		write_json(c, json, summary_json(&s), JSON_FILE);
+		save(c, json, review_summary_json(&s), JSON_FILE);
 	size_t rows = s.rows;
 	review_summary_free(&s);
 	return finish(c, "rows", rows);
@@ -1385,7 +783,7 @@ static int cmd_review(int argc, char **argv)
 			cli_usage_error(c, "export: --in GENERATIONS.jsonl is required");
 		if (optind < argc)
 			cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-		return review_export(c, in, html, &a.j);
+		return review_export_cmd(c, in, html, &a.j);
 	}
 	if (strcmp(verb, "import") == 0) {
 		if (optind + 1 != argc)

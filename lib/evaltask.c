@@ -2,6 +2,7 @@
 #include "evaltask.h"
 #include "err.h"
 #include "input.h"
+#include "output.h"
 #include "pystr.h"
 #include "rng.h"
 #include "utf8.h"
@@ -133,6 +134,77 @@ void lines_free(struct lines *l)
 	free(l->off);
 	free(l->len);
 	memset(l, 0, sizeof *l);
+}
+
+/* ---- JSON lines ---- */
+
+json_t *jsonl_line(const struct lines *l, size_t i, const char *path,
+		   jsonl_check *check, struct llm_err *e)
+{
+	json_error_t je;
+	json_t *o = json_loadb(lines_at(l, i), l->len[i], 0, &je);
+	const char *why = !o ? je.text : check ? check(o) : NULL;
+	if (why) {
+		llm_err_set(e, "%s:%zu: %s", path, i + 1, why);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t **jsonl_read(const char *path, jsonl_check *check, size_t *n,
+		    struct llm_err *e)
+{
+	struct lines l;
+	if (lines_read(&l, path, LINES_CR, e) < 0)
+		return NULL;
+	json_t **v = xcalloc(l.n ? l.n : 1, sizeof *v);
+	*n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.len[i] == 0)
+			continue;
+		if (!(v[*n] = jsonl_line(&l, i, path, check, e))) {
+			jsonl_free(v, *n);
+			lines_free(&l);
+			return NULL;
+		}
+		(*n)++;
+	}
+	lines_free(&l);
+	return v;
+}
+
+void jsonl_free(json_t **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(v[i]);
+	free(v);
+}
+
+int jsonl_write(struct output *out, json_t *v, struct llm_err *e)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	size_t n = strlen(s);
+	s[n] = '\n';	/* json_dumps leaves room for the NUL we replace */
+	int r = output_write(out, s, n + 1, e);
+	free(s);
+	json_decref(v);
+	if (r < 0)
+		output_abort(out);
+	return r;
+}
+
+int json_save(const char *path, json_t *j, size_t flags, struct llm_err *e)
+{
+	char *txt = json_dumps(j, flags);
+	struct buf b = {0};
+	buf_puts(&b, txt);
+	buf_putc(&b, '\n');
+	free(txt);
+	json_decref(j);
+	int r = atomic_write_file(path, b.p, b.len, e);
+	buf_free(&b);
+	return r;
 }
 
 /* ---- task items ---- */

@@ -1,12 +1,18 @@
 /*
- * evaltask.h - the inputs of llm-eval: text files of segments, and
- * multiple-choice tasks turned into prompts the way lm-evaluation-harness
- * builds them.
+ * evaltask.h - the inputs of llm-eval: text files of segments, JSONL
+ * files of records (and JSON results written back), and multiple-choice
+ * tasks turned into prompts the way lm-evaluation-harness builds them.
  *
  * Text files.  lines_read() reads a plain, gzip, zstd or bzip2 file (by
  * content) as UTF-8 lines; invalid UTF-8 is an error naming the file and
  * line.  LINES_RSTRIP removes all trailing whitespace from each line, as
  * sacreBLEU does; LINES_CR removes a trailing '\r' only.
+ *
+ * JSON lines.  A JSONL input is read as text lines; blank lines are
+ * skipped, and a line that does not parse, or that the caller's check
+ * finds wrong, is an error "FILE:LINE: reason".  Results go out as one
+ * compact JSON value a line (reals with 15 significant digits) or as a
+ * file of their own, written atomically.
  *
  * Tasks.  Every task becomes a list of items -- a question, its choices and
  * the gold answer -- loaded from:
@@ -44,11 +50,13 @@
 #ifndef LLM_EVALTASK_H
 #define LLM_EVALTASK_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "buf.h"
 
 struct llm_err;
+struct output;
 struct rng;
 
 /* ---- text files ---- */
@@ -80,6 +88,30 @@ int file_read_all(const char *path, struct buf *out, struct llm_err *e);
  * data, -1 on an unterminated quote; *line counts the newlines read. */
 int csv_record(const char *s, size_t n, size_t *pos, size_t *line,
 	       struct buf *f, size_t **st, size_t *cap);
+
+/* ---- JSON lines ---- */
+
+/* What a record must be: NULL when o is right, else why it is not. */
+typedef const char *jsonl_check(const json_t *o);
+
+/* Line i of l (read from path) as a JSON value, checked by check when it
+ * is not NULL.  NULL with "path:LINE: reason" in e. */
+json_t *jsonl_line(const struct lines *l, size_t i, const char *path,
+		   jsonl_check *check, struct llm_err *e);
+/* Every non-blank line of path, as jsonl_line() reads it: an array of *n
+ * values (jsonl_free() frees it), or NULL with e set. */
+json_t **jsonl_read(const char *path, jsonl_check *check, size_t *n,
+		    struct llm_err *e);
+void jsonl_free(json_t **v, size_t n);
+
+/* Write v (dropping the reference) as one compact line to out.  On a
+ * write error out is aborted (and freed) and -1 returned with e set. */
+int jsonl_write(struct output *out, json_t *v, struct llm_err *e);
+
+/* Write j (dropping the reference) and a newline as the file path,
+ * atomically, dumped with the given jansson flags. */
+int json_save(const char *path, json_t *j, size_t flags, struct llm_err *e);
+#define JSON_FILE (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
 /* ---- multiple-choice tasks ---- */
 

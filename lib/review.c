@@ -1,6 +1,7 @@
 /* review.c - review sheets and judge commands; see review.h. */
 #include "review.h"
 #include "buf.h"
+#include "cli.h"
 #include "err.h"
 #include "evaltask.h"
 
@@ -544,4 +545,95 @@ void review_summary_free(struct review_summary *s)
 		free(s->g[i].name);
 	free(s->g);
 	memset(s, 0, sizeof *s);
+}
+
+/* ---- runs ---- */
+
+int review_judge_item(struct cli *c, const struct judge *j, const json_t *item,
+		      const char *path, size_t i, double *score,
+		      struct buf *why, struct llm_err *e)
+{
+	buf_clear(why);
+	if (judge_run(j, item, score, e) == 0) {
+		cli_count(c, "judged", 1);
+		return 0;
+	}
+	if (c->skip_errors)
+		buf_puts(why, e->msg);	/* the reason, before the prefix */
+	char *id = json_dumps(json_object_get(item, "id"), JSON_ENCODE_ANY);
+	llm_err_prefix(e, "%s: item %zu (id %s)", path, i + 1, id);
+	free(id);
+	if (!c->skip_errors)
+		return -1;
+	cli_warn(c, "%s", e->msg);
+	cli_count(c, "judge_failed", 1);
+	*score = NAN;
+	return 0;
+}
+
+const char *review_check_item(const json_t *o)
+{
+	return !json_is_object(o) ? "not a JSON object"
+		: !json_object_get(o, "id") ? "missing \"id\""
+		: !json_is_string(json_object_get(o, "completion"))
+			? "missing string \"completion\"" : NULL;
+}
+
+int review_export(struct cli *c, json_t *const *items, size_t n,
+		  const char *path, const struct judge *j, struct buf *out,
+		  struct llm_err *e)
+{
+	struct buf why = {0};
+	int r = 0;
+	review_sheet_header(out, j->cmd != NULL);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		double score = NAN;
+		if (j->cmd && (r = review_judge_item(c, j, items[i], path, i,
+						     &score, &why, e)) < 0)
+			break;
+		review_sheet_row(out, items[i], j->cmd != NULL, score,
+				 why.len ? why.p : "");
+	}
+	buf_free(&why);
+	return r;
+}
+
+void review_summary_print(FILE *f, const struct review_summary *s)
+{
+	fprintf(f, "%-24s %6s %8s %8s %8s  %s\n", "group", "rated", "mean",
+		"stderr", "unrated", "95% interval");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct review_group *g = &s->g[i];
+		fprintf(f, "%-24s %6zu %8.3f %8.3f %8zu", g->name, g->rated,
+			g->mean, g->stderr_, g->unrated);
+		if (g->rated > 1)
+			fprintf(f, "  [%.3f, %.3f]", g->lo, g->hi);
+		fputc('\n', f);
+		if (g->judged || g->judge_failed)
+			fprintf(f, "%-24s %6zu %8.3f %8.3f %8s  judge, %zu failed\n",
+				"", g->judged, g->judge_mean, g->judge_stderr, "",
+				g->judge_failed);
+	}
+}
+
+json_t *review_summary_json(const struct review_summary *s)
+{
+	json_t *groups = json_object();
+	for (size_t i = 0; i < s->n; i++) {
+		const struct review_group *g = &s->g[i];
+		json_t *o = json_pack("{s:I, s:I}", "rated", (json_int_t)g->rated,
+				      "unrated", (json_int_t)g->unrated);
+		if (g->rated)
+			json_object_update_new(o, json_pack("{s:f, s:f}", "mean",
+				g->mean, "stderr", g->stderr_));
+		if (g->rated > 1)	/* one rating gives no interval */
+			json_object_set_new(o, "ci95", json_pack("[f, f]", g->lo, g->hi));
+		if (g->judged || g->judge_failed)
+			json_object_update_new(o, json_pack("{s:I, s:I, s:f, s:f}",
+				"judged", (json_int_t)g->judged,
+				"judge_failed", (json_int_t)g->judge_failed,
+				"judge_mean", g->judge_mean, "judge_stderr", g->judge_stderr));
+		json_object_set_new(groups, g->name, o);
+	}
+	return json_pack("{s:I, s:o}", "rows", (json_int_t)s->rows, "groups", groups);
 }

@@ -23,8 +23,10 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf;
+struct cli;
 struct llm_err;
 
 /* ---- judge ---- */
@@ -40,6 +42,17 @@ struct judge {
 int judge_run(const struct judge *j, const json_t *item, double *score,
 	      struct llm_err *e);
 
+/*
+ * Judge item i of the file path (for messages).  0 with *score set; when
+ * the judge fails, with --on-error=skip (c->skip_errors) a warning
+ * "path: item N (id ID): why" on stderr, the reason in why, *score NAN and
+ * 0; otherwise -1 with that message in e.  Counts "judged" and
+ * "judge_failed" in c.
+ */
+int review_judge_item(struct cli *c, const struct judge *j, const json_t *item,
+		      const char *path, size_t i, double *score,
+		      struct buf *why, struct llm_err *e);
+
 /* ---- sheets ---- */
 
 /* One CSV field, quoted when it holds ',', '"', '\r' or '\n'. */
@@ -47,6 +60,17 @@ void csv_field(struct buf *out, const char *s, size_t n);
 
 /* The group an item belongs to: "group", else "model", else "all". */
 const char *review_group(const json_t *item);
+
+/* A generation to review: an object with "id" and a string "completion"
+ * (a jsonl_check, evaltask.h). */
+const char *review_check_item(const json_t *o);
+
+/* Append the sheet of items[0..n) (read from path) to out: the header and
+ * a row per item, judged by j when j->cmd is set (review_judge_item()).
+ * 0, or -1 with e set when the judge fails and errors are not skipped. */
+int review_export(struct cli *c, json_t *const *items, size_t n,
+		  const char *path, const struct judge *j, struct buf *out,
+		  struct llm_err *e);
 
 /* Append the sheet's header line (with judge columns when judged). */
 void review_sheet_header(struct buf *out, int judged);
@@ -82,6 +106,14 @@ struct review_summary {
 int review_import(const char *path, struct review_summary *s,
 		  struct llm_err *e);
 void review_summary_free(struct review_summary *s);
+
+/* The summary as a table, a line per group (its 95% interval when it has
+ * two ratings or more) and a line of judge scores under a judged group. */
+void review_summary_print(FILE *f, const struct review_summary *s);
+/* The summary as JSON: {"rows": N, "groups": {NAME: {"rated", "unrated",
+ * "mean", "stderr", "ci95": [lo, hi], "judged", ...}}}, each field only
+ * where the table shows it. */
+json_t *review_summary_json(const struct review_summary *s);
 
 /* Two-sided 95% quantile of Student's t with df degrees of freedom. */
 double t_quantile_975(double df);

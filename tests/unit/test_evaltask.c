@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "err.h"
 #include "evaltask.h"
+#include "output.h"
 #include "rng.h"
 
 static char dir[] = "/tmp/test_evaltask.XXXXXX";
@@ -284,6 +285,52 @@ static void test_resolve_and_lines(void **state)
 	assert_non_null(strstr(e.msg, "bzip2 data is"));
 }
 
+/* A JSONL record must be an object with a number "n". */
+static const char *need_n(const json_t *o)
+{
+	return json_is_number(json_object_get(o, "n")) ? NULL : "no number \"n\"";
+}
+
+static void test_jsonl(void **state)
+{
+	(void)state;
+	struct llm_err e;
+	size_t n;
+	const char *p = PUT("a.jsonl", "{\"n\": 1}\n\n{\"n\": 2.5}\r\n");
+	json_t **v = jsonl_read(p, need_n, &n, &e);
+	assert_non_null(v);
+	assert_int_equal(n, 2);	/* the blank line is skipped, the \r dropped */
+	assert_float_equal(json_number_value(json_object_get(v[1], "n")), 2.5, 0);
+	jsonl_free(v, n);
+
+	p = PUT("b.jsonl", "{\"n\": 1}\n{\"m\": 1}\n");
+	assert_null(jsonl_read(p, need_n, &n, &e));
+	assert_non_null(strstr(e.msg, "b.jsonl:2: no number \"n\""));
+	p = PUT("c.jsonl", "{\"n\": 1}\n\n{oops\n");
+	assert_null(jsonl_read(p, NULL, &n, &e));
+	assert_non_null(strstr(e.msg, "c.jsonl:3: "));
+
+	/* written back: compact lines, reals to 15 digits; files atomically */
+	char out[256];
+	snprintf(out, sizeof out, "%s/w.jsonl", dir);
+	struct output *w = output_open(out, 0, &e);
+	assert_int_equal(jsonl_write(w, json_pack("{s:f, s:s}", "x", 0.1, "s", "t"), &e), 0);
+	assert_int_equal(output_commit(w, &e), 0);
+	struct buf b = {0};
+	assert_int_equal(file_read_all(out, &b, &e), 0);
+	assert_int_equal(b.len, strlen("{\"x\":0.1,\"s\":\"t\"}\n"));
+	assert_memory_equal(b.p, "{\"x\":0.1,\"s\":\"t\"}\n", b.len);
+	buf_free(&b);
+	assert_int_equal(json_save(out, json_pack("{s:i}", "k", 3), JSON_FILE, &e), 0);
+	assert_int_equal(file_read_all(out, &b, &e), 0);
+	assert_int_equal(b.len, strlen("{\n  \"k\": 3\n}\n"));
+	assert_memory_equal(b.p, "{\n  \"k\": 3\n}\n", b.len);
+	buf_free(&b);
+	snprintf(out, sizeof out, "%s/no/such/dir/x.json", dir);
+	assert_int_equal(json_save(out, json_pack("{}"), JSON_FILE, &e), -1);
+	assert_non_null(strstr(e.msg, "no/such/dir"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_mmlu),
 		cmocka_unit_test(test_generic),
 		cmocka_unit_test(test_resolve_and_lines),
+		cmocka_unit_test(test_jsonl),
 	};
 	return cmocka_run_group_tests_name("evaltask", tests, setup, teardown);
 }
