@@ -3,10 +3,13 @@
  * or (the CUDA build, make cuda) on GPUs; sample from it; plan what a run
  * costs; plot its loss.
  *
- * Option parsing and wiring only: the model is lib/model.c over lib/ops.c,
- * the loop lib/train.c, checkpoints lib/checkpoint.c, the planner
- * lib/plan.c, sampling lib/sample.c; on GPUs kernels/, which lib/train.c
- * drives in the CUDA build (this file only asks train_cuda_devices()).
+ * Option parsing and wiring only: the model is lib/model.c over lib/ops.c
+ * (its shape options lib/model_opts.c), the loop lib/train.c, checkpoints
+ * lib/checkpoint.c, the device, threads and summary of a run
+ * lib/train_env.c, the loss plot lib/train_log.c, bench
+ * lib/train_bench.c, the planner lib/plan.c, sampling lib/sample.c, the
+ * Hugging Face export lib/export.c; on GPUs kernels/, which lib/train.c
+ * drives in the CUDA build (this file only asks train_pick_device()).
  */
 #include "bpe.h"
 #include "bpe_io.h"
@@ -18,6 +21,7 @@
 #include "err.h"
 #include "export.h"
 #include "model.h"
+#include "model_opts.h"
 #include "ops.h"
 #include "output.h"
 #include "plan.h"
@@ -27,15 +31,11 @@
 #include "version.h"
 
 #include <cblas.h>
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -97,13 +97,11 @@ static const char usage[] =
 
 enum {
 	O_OUT = 0x100, O_RESUME, O_INIT,
-	O_LAYERS, O_HEADS, O_WIDTH, O_CONTEXT, O_VOCAB, O_PVOCAB, O_FFN, O_NORM,
-	O_POSTNORM, O_ACT, O_POS, O_NOBIAS, O_UNTIED, O_DROP, O_DROP_E, O_DROP_A,
-	O_DROP_R, O_EPS, O_THETA,
 	O_MODEL, O_PROMPT, O_TEMP, O_TOPK, O_TOPP,
 	O_STOP_AFTER, O_PARAMS, O_TOKENS, O_GPU, O_MFU, O_GPUS, O_KV, O_PRICE_H, O_PRICE_G, O_WATTS,
 	O_EPRICE, O_PUE, O_TP, O_PP, O_MICRO, O_NOFLASH, O_RECOMP, O_JSON,
 	O_DP, O_ZERO, O_MICROS, O_DEVICE, O_PREC,
+	O_SHAPE = 0x300,	/* + index in model_opt_defs */
 	O_TRAIN = 0x400,	/* + index in train_opt_names */
 };
 
@@ -132,31 +130,15 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+/* Ours; parse() puts the model options (model_opts.h) between base_opts
+ * and more_opts and the training options after them. */
 static const struct option base_opts[] = {
 	CLI_LONG_OPTIONS,
 	{"out", required_argument, NULL, O_OUT},
 	{"resume", no_argument, NULL, O_RESUME},
 	{"init-from", required_argument, NULL, O_INIT},
 	{"stop-after", required_argument, NULL, O_STOP_AFTER},
-	{"layers", required_argument, NULL, O_LAYERS},
-	{"heads", required_argument, NULL, O_HEADS},
-	{"width", required_argument, NULL, O_WIDTH},
-	{"context", required_argument, NULL, O_CONTEXT},
-	{"vocab", required_argument, NULL, O_VOCAB},
-	{"padded-vocab", required_argument, NULL, O_PVOCAB},
-	{"ffn", required_argument, NULL, O_FFN},
-	{"norm", required_argument, NULL, O_NORM},
-	{"post-norm", no_argument, NULL, O_POSTNORM},
-	{"activation", required_argument, NULL, O_ACT},
-	{"positions", required_argument, NULL, O_POS},
-	{"no-bias", no_argument, NULL, O_NOBIAS},
-	{"untied", no_argument, NULL, O_UNTIED},
-	{"dropout", required_argument, NULL, O_DROP},
-	{"dropout-embedding", required_argument, NULL, O_DROP_E},
-	{"dropout-attention", required_argument, NULL, O_DROP_A},
-	{"dropout-residual", required_argument, NULL, O_DROP_R},
-	{"norm-eps", required_argument, NULL, O_EPS},
-	{"rope-theta", required_argument, NULL, O_THETA},
+}, more_opts[] = {
 	{"model", required_argument, NULL, O_MODEL},
 	{"prompt", required_argument, NULL, O_PROMPT},
 	{"temperature", required_argument, NULL, O_TEMP},
@@ -187,21 +169,32 @@ static const struct option base_opts[] = {
 };
 
 #define NBASE (sizeof base_opts / sizeof *base_opts)
+#define NMORE (sizeof more_opts / sizeof *more_opts)
 
 static void parse(struct args *a, int argc, char **argv)
 {
-	/* the shared options, ours, and one per training option */
-	size_t ntrain = 0;
+	/* the shared options, ours, and one per model and training option,
+	 * in the order getopt lists an ambiguous abbreviation's matches in */
+	size_t nshape = 0, ntrain = 0;
+	while (model_opt_defs[nshape].name)
+		nshape++;
 	while (train_opt_names[ntrain])
 		ntrain++;
-	struct option *lo = xcalloc(NBASE + ntrain + 1, sizeof *lo);
-	memcpy(lo, base_opts, sizeof base_opts);
-	for (size_t i = 0; i < ntrain; i++) {
-		lo[NBASE + i].name = train_opt_names[i];
-		lo[NBASE + i].has_arg = strcmp(train_opt_names[i], "decay-embeddings")
-						? required_argument : no_argument;
-		lo[NBASE + i].val = O_TRAIN + (int)i;
-	}
+	struct option *lo = xcalloc(NBASE + nshape + NMORE + ntrain + 1, sizeof *lo), *o = lo;
+	memcpy(o, base_opts, sizeof base_opts);
+	o += NBASE;
+	for (size_t i = 0; i < nshape; i++, o++)
+		*o = (struct option){model_opt_defs[i].name,
+				     model_opt_defs[i].has_arg ? required_argument : no_argument,
+				     NULL, O_SHAPE + (int)i};
+	memcpy(o, more_opts, sizeof more_opts);
+	o += NMORE;
+	struct option *train_lo = o;
+	for (size_t i = 0; i < ntrain; i++, o++)
+		*o = (struct option){train_opt_names[i],
+				     strcmp(train_opt_names[i], "decay-embeddings")
+					     ? required_argument : no_argument,
+				     NULL, O_TRAIN + (int)i};
 	a->g = xcalloc((size_t)argc + 1, sizeof *a->g);
 	int opt;
 	while ((opt = getopt_long(argc, argv, CLI_SHORT "m:n:", lo, NULL)) != -1) {
@@ -225,7 +218,7 @@ static void parse(struct args *a, int argc, char **argv)
 			if (cli_option(&a->c, opt, optarg))
 				break;
 			a->g[a->ng++] = (struct given){opt, opt >= O_TRAIN ? "1" : optarg};
-			if (opt >= O_TRAIN && lo[NBASE + (opt - O_TRAIN)].has_arg)
+			if (opt >= O_TRAIN && train_lo[opt - O_TRAIN].has_arg)
 				a->g[a->ng - 1].arg = optarg;
 			break;
 		}
@@ -241,44 +234,11 @@ static void parse(struct args *a, int argc, char **argv)
 static int model_opt(const struct cli *cl, struct model_config *c, int opt,
 		     const char *arg)
 {
-	int k;
-	switch (opt) {
-	case O_LAYERS: c->layers = (int)cli_long(cl, "--layers", arg, 1, 10000); break;
-	case O_HEADS: c->heads = (int)cli_long(cl, "--heads", arg, 1, 10000); break;
-	case O_WIDTH: c->width = (int)cli_long(cl, "--width", arg, 1, 1 << 20); break;
-	case O_CONTEXT: c->context = (int)cli_long(cl, "--context", arg, 1, 1 << 20); break;
-	case O_VOCAB: c->vocab = (int)cli_long(cl, "--vocab", arg, 1, 1 << 30); break;
-	case O_PVOCAB: c->padded_vocab = (int)cli_long(cl, "--padded-vocab", arg, 1, 1 << 30); break;
-	case O_FFN: c->ffn = (int)cli_long(cl, "--ffn", arg, 1, 1 << 24); break;
-	case O_POSTNORM: c->post_norm = 1; break;
-	case O_NOBIAS: c->bias = 0; break;
-	case O_UNTIED: c->tied = 0; break;
-	case O_NORM:
-		if ((k = norm_parse(arg)) < 0)
-			cli_usage_error(cl, "--norm: '%s' is not layernorm or rmsnorm", arg);
-		c->norm = (enum norm_kind)k;
-		break;
-	case O_ACT:
-		if ((k = act_parse(arg)) < 0)
-			cli_usage_error(cl, "--activation: '%s' is not gelu, relu, swiglu or geglu", arg);
-		c->act = (enum act_kind)k;
-		break;
-	case O_POS:
-		if ((k = pos_parse(arg)) < 0)
-			cli_usage_error(cl, "--positions: '%s' is not learned, sinusoidal, rope or alibi", arg);
-		c->pos = (enum pos_kind)k;
-		break;
-	case O_DROP:
-		c->dropout_emb = c->dropout_attn = c->dropout_resid =
-			(float)cli_double(cl, "--dropout", arg, 0, 0.99);
-		break;
-	case O_DROP_E: c->dropout_emb = (float)cli_double(cl, "--dropout-embedding", arg, 0, 0.99); break;
-	case O_DROP_A: c->dropout_attn = (float)cli_double(cl, "--dropout-attention", arg, 0, 0.99); break;
-	case O_DROP_R: c->dropout_resid = (float)cli_double(cl, "--dropout-residual", arg, 0, 0.99); break;
-	case O_EPS: c->norm_eps = (float)cli_double(cl, "--norm-eps", arg, 1e-12, 1); break;
-	case O_THETA: c->rope_theta = (float)cli_double(cl, "--rope-theta", arg, 1, 1e12); break;
-	default: return 0;
-	}
+	if (opt < O_SHAPE || opt >= O_TRAIN)
+		return 0;
+	struct llm_err e;
+	if (model_opt_set(c, model_opt_defs[opt - O_SHAPE].name, arg, &e) < 0)
+		cli_usage_error(cl, "%s", e.msg);
 	return 1;
 }
 
@@ -316,13 +276,6 @@ static int has_given(const struct args *a, int opt)
 		if (a->g[i].opt == opt)
 			return 1;
 	return 0;
-}
-
-static double peak_rss_bytes(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_maxrss * 1024.0;
 }
 
 static void write_stats(struct args *a, json_t *j)
@@ -409,62 +362,34 @@ static void layout_opts(struct args *a, struct layout_opts *l)
 	}
 }
 
-/* --device and --precision: whether this run trains on a GPU (1) or the
- * CPU (0), and in what precision (enum precision). */
+/* --device and --precision (train_pick_device): whether this run trains
+ * on a GPU (1) or the CPU (0), and in what precision (enum precision). */
 static int pick_device(struct args *a, const struct layout_opts *lo, int *prec)
 {
-	const char *dev = "auto", *p = NULL;
+	const char *dev = NULL, *p = NULL;
 	for (int i = 0; i < a->ng; i++) {
 		if (a->g[i].opt == O_DEVICE)
 			dev = a->g[i].arg;
 		else if (a->g[i].opt == O_PREC)
 			p = a->g[i].arg;
 	}
-	int want = !strcmp(dev, "cuda"), cpu = !strcmp(dev, "cpu");
-	if (!want && !cpu && strcmp(dev, "auto"))
-		cli_usage_error(&a->c, "--device: '%s' is not auto, cpu or cuda", dev);
-	int k = p ? precision_parse(p) : -1;
-	if (p && k < 0)
-		cli_usage_error(&a->c, "--precision: '%s' is not bf16, fp16 or fp32", p);
-	int n = cpu ? -1 : train_cuda_devices();	/* -1: no CUDA build */
-	if (want && n < 0)
-		cli_usage_error(&a->c, "--device cuda: this llm-train is built without CUDA "
-				"(make cuda builds one: BUILD/cuda/bin/llm-train)");
-	int cuda = want || n > 0;
-	if (!cuda && k > 0)
-		cli_usage_error(&a->c, "--precision %s: the CPU trains in fp32 only (bf16 and fp16 need a GPU)",
-				p);
-	if (cuda && (lo->tp > 1 || lo->pp > 1 || lo->zero > 0))
-		cli_usage_error(&a->c, "--tp, --pp and --zero do not run on GPUs yet: use --dp, or --device cpu");
-	if (want && n == 0)
-		cli_fatal(&a->c, "--device cuda: no CUDA device (or no driver) on this machine");
-	*prec = k >= 0 ? k : cuda ? PREC_BF16 : PREC_FP32;
+	struct llm_err e;
+	int cuda = train_pick_device(dev, p, lo->tp, lo->pp, lo->zero, prec, &e);
+	if (cuda == -1)
+		cli_usage_error(&a->c, "%s", e.msg);
+	if (cuda < 0)
+		cli_fatal(&a->c, "%s", e.msg);
 	return cuda;
-}
-
-/* Threads per rank: with several ranks on a machine, its cores shared. */
-static int rank_threads(struct args *a, const struct comm *world)
-{
-	if (a->threads_given || world->size == 1)
-		return a->c.threads;
-	const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	if (!s)
-		s = getenv("SLURM_NTASKS_PER_NODE");
-	long local = s ? strtol(s, NULL, 10) : world->size;
-	int n = local > 0 ? a->c.threads / (int)local : 1;
-	return n > 0 ? n : 1;
 }
 
 /* A failure every rank knows of: rank 0 says it (the others only their
  * own), then MPI is shut down cleanly. */
-static void par_fatal(struct args *a, struct comm *world, int code,
-		      const char *msg)
+static void par_fatal(struct comm *world, int code, const char *msg)
 {
 	if (world->rank == 0)
 		fprintf(stderr, "llm-train: %s\n", msg);
 	else if (strncmp(msg, "rank ", 5) != 0)
 		fprintf(stderr, "llm-train: rank %d: %s\n", world->rank, msg);
-	(void)a;
 	comm_finish(world);
 	exit(code);
 }
@@ -512,20 +437,20 @@ static int cmd_train(struct args *a)
 	struct comm_layout cl = {lo.dp, lo.tp, lo.pp, 0, 0, 0};
 	if (comm_layout_set(&cl, world->size, world->rank, &e) < 0 ||
 	    comm_groups_new(&groups, world, &cl, &e) < 0)
-		par_fatal(a, world, EXIT_USAGE, e.msg);
+		par_fatal(world, EXIT_USAGE, e.msg);
 	int rank0 = world->rank == 0;
 	if (!rank0) {
 		a->c.progress = 0;	/* one voice: rank 0's */
 		a->c.stats_path = NULL;
 	}
-	int threads = rank_threads(a, world);
+	int threads = train_rank_threads(a->c.threads, a->threads_given, world->size);
 	struct pool *pool = pool_new(threads);
 	struct train_par par = {&groups, lo.zero, lo.micro, lo.recompute, cuda, prec};
 	struct trainer *t = trainer_new_par(&o, &c, a->out, resume, init, pool, &par, &e);
 	ckpt_close(resume);
 	ckpt_close(init);
 	if (!t)
-		par_fatal(a, world, EXIT_RUNTIME, e.msg);
+		par_fatal(world, EXIT_RUNTIME, e.msg);
 	struct model *m = trainer_model(t);
 	if (a->c.progress && cuda)
 		fprintf(stderr, "llm-train: %zu parameters, on CUDA in %s\n", m->nparams,
@@ -543,10 +468,7 @@ static int cmd_train(struct args *a)
 	int rc = trainer_run(t, &stop_requested, a->stop_after, on_step, a, &e);
 	cli_progress_end(&a->c);
 	const struct train_status *s = trainer_status(t);
-	double rss = peak_rss_bytes();
-	size_t mp, mg, mo, ma;
-	trainer_mem(t, &mp, &mg, &mo, &ma);
-	double planned = 4.0 * (double)(mp + mg + mo + ma);
+	double rss = train_peak_rss_bytes(), planned = trainer_planned_bytes(t);
 	int status = EXIT_OK;
 	if (rc < 0) {
 		if (rank0 || strncmp(e.msg, "rank ", 5) != 0)
@@ -560,22 +482,13 @@ static int cmd_train(struct args *a)
 		/* asked for with --stop-after: done; by a signal: not */
 		status = stop_requested ? EXIT_RUNTIME : EXIT_OK;
 	}
-	if (rank0) {
-		fprintf(stderr, "llm-train: %ld steps, %llu tokens, loss %.4f", s->step,
-			(unsigned long long)s->tokens, s->loss);
-		if (!isnan(s->val_loss))
-			fprintf(stderr, ", val loss %.4f", s->val_loss);
-		fprintf(stderr, ", %.1f s, peak RSS %.0f MB (plan %.0f MB)\n",
-			cli_elapsed(&a->c), rss / 1e6, planned / 1e6);
-	}
+	if (rank0)
+		train_summary_print(stderr, s, cli_elapsed(&a->c), rss, planned);
 	if (getenv("LLM_TRAIN_RANK_RSS") && world->size > 1)
 		/* the memory table in llm-train(1): every rank's peak */
 		fprintf(stderr, "llm-train: rank %d peak RSS %.1f MB (plan %.1f MB)\n",
 			world->rank, rss / 1e6, planned / 1e6);
-	write_stats(a, json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:i}", "steps", (json_int_t)s->step,
-				 "tokens", (json_int_t)s->tokens, "loss", s->loss,
-				 "val_loss", isnan(s->val_loss) ? -1.0 : s->val_loss,
-				 "peak_rss_bytes", rss, "planned_bytes", planned, "status", status));
+	write_stats(a, train_summary_json(s, rss, planned, status));
 	trainer_free(t);
 	pool_free(pool);
 	train_opts_free(&o);
@@ -586,32 +499,28 @@ static int cmd_train(struct args *a)
 
 /* ---- sample ---------------------------------------------------------- */
 
-struct emitter {
-	struct args *a;
-	struct output *out;
-	const struct bpe *tok;	/* NULL: bytes */
-	uint32_t eot;
-	int failed;
-	struct llm_err e;
-};
-
-static int emit(void *arg, uint32_t id)
+/* The model of --model CKPT, on pool. */
+static struct model *load_model(struct args *a, struct pool *pool)
 {
-	struct emitter *em = arg;
-	if (em->tok && id == em->eot)
-		return 1;
-	struct buf b = {0};
-	if (em->tok) {
-		if (bpe_decode(em->tok, &id, 1, &b, &em->e) < 0) {
-			em->failed = 1;
-			return 1;
-		}
-	} else
-		buf_putc(&b, (char)id);
-	if (output_write(em->out, b.p, b.len, &em->e) < 0)
-		em->failed = 1;
-	buf_free(&b);
-	return em->failed;
+	struct llm_err e;
+	struct ckpt *k = open_ckpt(a, a->model);
+	struct model_config c = *ckpt_config(k);
+	struct model *m = model_new(&c, pool, &e);
+	if (!m || ckpt_load_model(k, m, &e) < 0)
+		cli_fatal(&a->c, "%s", e.msg);
+	ckpt_close(k);
+	return m;
+}
+
+/* -m TOKENIZER, or NULL for none. */
+static struct bpe *load_tokenizer(struct args *a)
+{
+	struct llm_err e;
+	const char *paths[1] = {a->tokenizer};
+	struct bpe *tok = bpe_load(paths, 1, &e);
+	if (!tok)
+		cli_fatal(&a->c, "%s", e.msg);
+	return tok;
 }
 
 static int cmd_sample(struct args *a)
@@ -619,48 +528,29 @@ static int cmd_sample(struct args *a)
 	if (!a->model)
 		cli_usage_error(&a->c, "sample needs --model CKPT");
 	struct llm_err e;
-	struct ckpt *k = open_ckpt(a, a->model);
-	struct model_config c = *ckpt_config(k);
 	struct pool *pool = pool_new(a->c.threads);
-	struct model *m = model_new(&c, pool, &e);
-	if (!m || ckpt_load_model(k, m, &e) < 0)
-		cli_fatal(&a->c, "%s", e.msg);
-	ckpt_close(k);
-
+	struct model *m = load_model(a, pool);
+	int vocab = m->cfg.vocab;
+	/* -m bytes, or none with a byte-sized vocabulary: one id a byte */
 	struct bpe *tok = NULL;
-	int bytes = a->tokenizer ? strcmp(a->tokenizer, "bytes") == 0 : c.vocab <= 256;
+	int bytes = a->tokenizer ? strcmp(a->tokenizer, "bytes") == 0 : vocab <= 256;
 	if (!bytes) {
 		if (!a->tokenizer)
-			cli_usage_error(&a->c, "a vocabulary of %d needs -m TOKENIZER", c.vocab);
-		const char *paths[1] = {a->tokenizer};
-		if (!(tok = bpe_load(paths, 1, &e)))
-			cli_fatal(&a->c, "%s", e.msg);
-	} else if (c.vocab < 256)
-		cli_usage_error(&a->c, "-m bytes needs a vocabulary of at least 256, not %d", c.vocab);
+			cli_usage_error(&a->c, "a vocabulary of %d needs -m TOKENIZER", vocab);
+		tok = load_tokenizer(a);
+	} else if (vocab < 256)
+		cli_usage_error(&a->c, "-m bytes needs a vocabulary of at least 256, not %d", vocab);
 
 	struct bpe_ids ids = {0};
 	const char *prompt = a->prompt ? a->prompt : "";
-	if (tok) {
-		if (!*prompt && tok->eot != BPE_NONE)
-			bpe_ids_push(&ids, tok->eot);
-		struct bpe_enc *enc = bpe_enc_new(tok);
-		bpe_encode(enc, prompt, strlen(prompt), NULL, &ids);
-		bpe_enc_free(enc);
-	} else
-		for (const char *p = prompt; *p; p++)
-			bpe_ids_push(&ids, (unsigned char)*p);
-	if (ids.n == 0)
+	int rc = sample_prompt(tok, prompt, vocab, &ids, &e);
+	if (rc == 0 && ids.n == 0)
 		cli_usage_error(&a->c, "give a --prompt (this tokenizer has no end-of-text to start from)");
-	for (size_t i = 0; i < ids.n; i++)
-		if (ids.v[i] >= (uint32_t)c.vocab)
-			cli_fatal(&a->c, "the tokenizer gives id %u, beyond the model's vocabulary %d",
-				  ids.v[i], c.vocab);
+	if (rc < 0)
+		cli_fatal(&a->c, "%s", e.msg);
 
 	struct output *out = output_open(a->c.output, 0, &e);
-	if (!out)
-		cli_fatal(&a->c, "%s", e.msg);
-	struct emitter em = {a, out, tok, tok ? tok->eot : 0, 0, {{0}}};
-	if (output_write(out, prompt, strlen(prompt), &e) < 0)
+	if (!out || output_write(out, prompt, strlen(prompt), &e) < 0)
 		cli_fatal(&a->c, "%s", e.msg);
 	struct sample_opts so = {1.0f, 0, 1.0f};
 	for (int i = 0; i < a->ng; i++) {
@@ -672,23 +562,20 @@ static int cmd_sample(struct args *a)
 		else if (g->opt == O_TOPP)
 			so.top_p = (float)cli_double(&a->c, "--top-p", g->arg, 0, 1);
 	}
-	struct train_opts seedo;
+	struct train_opts seedo;	/* --seed, as training takes it */
 	train_opts_default(&seedo);
 	apply_train_opts(a, &seedo);
 	struct crng r;
 	crng_init(&r, seedo.seed, 0x5A3F);
-	long n = sample_generate(m, ids.v, ids.n, a->nsample ? a->nsample : 200, &so, &r,
-				 emit, &em, &e);
 	int status = EXIT_OK;
-	if (n < 0 || em.failed) {
-		cli_warn(&a->c, "%s", n < 0 ? e.msg : em.e.msg);
+	if (sample_text(m, tok, ids.v, ids.n, a->nsample ? a->nsample : 200, &so, &r, out,
+			&e) < 0) {
+		cli_warn(&a->c, "%s", e.msg);
 		output_abort(out);
 		status = EXIT_RUNTIME;
-	} else {
-		if (output_write(out, "\n", 1, &e) < 0 || output_commit(out, &e) < 0) {
-			cli_warn(&a->c, "%s", e.msg);
-			status = EXIT_RUNTIME;
-		}
+	} else if (output_write(out, "\n", 1, &e) < 0 || output_commit(out, &e) < 0) {
+		cli_warn(&a->c, "%s", e.msg);
+		status = EXIT_RUNTIME;
 	}
 	train_opts_free(&seedo);
 	free(ids.v);
@@ -702,26 +589,13 @@ static int cmd_sample(struct args *a)
 
 static int cmd_plan(struct args *a)
 {
-	struct plan_in in = {0};
-	model_config_default(&in.cfg);
-	in.have_shape = 1;
-	in.tokens = 0;
-	in.mfu = 0.4;
-	in.gpus = 8;
-	in.pue = 1.0;
-	in.energy_price = 0.10;
-	in.tp = 8;
-	in.pp = 4;
-	in.micro_batch = 1;
-	in.flash = 1;
-	in.cpu_batch = 4;
-	in.cpu_seq = 0;
-	in.gpu = *plan_gpu_find("A100");
+	struct plan_in in;
+	plan_in_default(&in);
+	const struct cli *cl = &a->c;
 	int shape_given = 0;
 	double price_h = -1, price_g = -1, watts = -1;
 	for (int i = 0; i < a->ng; i++) {
 		const struct given *g = &a->g[i];
-		const struct cli *cl = &a->c;
 		if (model_opt(cl, &in.cfg, g->opt, g->arg)) {
 			shape_given = 1;
 			continue;
@@ -764,41 +638,23 @@ static int cmd_plan(struct args *a)
 				cli_usage_error(cl, "plan does not take that option");
 		}
 	}
+	/* over the --gpu's figures, whichever option came first */
 	if (price_h >= 0)
 		in.gpu.price_hour = price_h;
 	if (price_g >= 0)
 		in.gpu.price = price_g;
 	if (watts >= 0)
 		in.gpu.watts = watts;
-	if (in.tokens <= 0)
-		cli_usage_error(&a->c, "plan needs --tokens N");
-	if (in.params > 0 && !shape_given)
-		in.have_shape = 0;
 	struct llm_err e;
-	if (in.have_shape) {
-		if (model_config_finish(&in.cfg, &e) < 0)
-			cli_usage_error(&a->c, "%s", e.msg);
-		if (in.kv_heads && in.cfg.heads % in.kv_heads)
-			cli_usage_error(&a->c, "--kv-heads %d does not divide --heads %d", in.kv_heads,
-					in.cfg.heads);
-	}
-	if (in.cpu_seq == 0)
-		in.cpu_seq = in.cfg.context;
-	if (in.cpu_seq > in.cfg.context)
-		cli_usage_error(&a->c, "--seq %d is longer than the context %d", in.cpu_seq, in.cfg.context);
 	struct plan_out out;
-	if (plan_compute(&in, &out, &e) < 0)
-		cli_usage_error(&a->c, "%s", e.msg);
-	FILE *f = stdout;
-	if (a->json) {
-		json_t *j = plan_to_json(&in, &out);
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-		fprintf(f, "%s\n", s);
-		free(s);
-		json_decref(j);
-	} else
-		plan_print(f, &in, &out);
-	return fflush(f) == 0 ? EXIT_OK : EXIT_RUNTIME;
+	if (plan_in_finish(&in, shape_given, &e) < 0 || plan_compute(&in, &out, &e) < 0)
+		cli_usage_error(cl, "%s", e.msg);
+	int bad = 0;
+	if (a->json)
+		bad = plan_print_json(stdout, &in, &out) < 0;
+	else
+		plan_print(stdout, &in, &out);
+	return fflush(stdout) == 0 && !bad ? EXIT_OK : EXIT_RUNTIME;
 }
 
 /* ---- plot ------------------------------------------------------------ */
@@ -808,52 +664,21 @@ static int cmd_plot(struct args *a, int argc, char **argv)
 	if (optind != argc - 1)
 		cli_usage_error(&a->c, "plot takes one RUN folder");
 	const char *run = argv[optind];
-	struct buf logp = {0}, png = {0}, tmp = {0}, dat = {0}, script = {0};
-	buf_printf(&logp, "%s/log.jsonl", run);
+	struct buf png = {0};
 	if (a->c.output)
 		buf_puts(&png, a->c.output);
 	else
 		buf_printf(&png, "%s/loss.png", run);
-	/* two data blocks for gnuplot: train loss, then val loss */
-	struct buf train = {0}, val = {0};
 	long ntrain, nval;
 	struct llm_err e;
-	if (train_log_curves(logp.p, &train, &val, &ntrain, &nval, &e) < 0)
-		cli_fatal(&a->c, "%s", e.msg);
-	if (ntrain == 0)
-		cli_fatal(&a->c, "%s: no training steps logged", logp.p);
-	buf_printf(&tmp, "%s.tmp.%ld", png.p, (long)getpid());
-	buf_printf(&dat, "%s.dat", tmp.p);
-	FILE *df = fopen(dat.p, "w");
-	if (!df)
-		cli_fatal(&a->c, "%s: %s", dat.p, strerror(errno));
-	fputs(train.p, df);
-	fputs("\n\n", df);
-	if (nval)
-		fputs(val.p, df);
-	fclose(df);
-	buf_printf(&script,
-		   "set terminal pngcairo size 960,540 enhanced font 'sans,11'\n"
-		   "set output '%s'\nset title 'llm-train: %s'\nset xlabel 'step'\n"
-		   "set ylabel 'loss (nats per token)'\nset grid\nset key top right\n"
-		   "plot '%s' index 0 using 1:2 with lines lw 1.5 title 'train'%s\n",
-		   tmp.p, run, dat.p,
-		   nval ? ", '' index 1 using 1:2 with linespoints lw 2 pt 7 title 'val'" : "");
-	FILE *gp = popen("gnuplot", "w");
 	int status = EXIT_OK;
-	if (!gp || fputs(script.p, gp) < 0 || pclose(gp) != 0) {
-		cli_warn(&a->c, "gnuplot failed (is gnuplot installed?)");
-		unlink(tmp.p);
-		status = EXIT_RUNTIME;
-	} else if (rename(tmp.p, png.p) < 0) {
-		cli_warn(&a->c, "%s: %s", png.p, strerror(errno));
+	if (train_log_plot(run, png.p, &ntrain, &nval, &e) < 0) {
+		cli_warn(&a->c, "%s", e.msg);
 		status = EXIT_RUNTIME;
 	} else
 		fprintf(stderr, "llm-train: %ld steps, %ld validations plotted to %s\n", ntrain, nval,
 			png.p);
-	unlink(dat.p);
-	buf_free(&logp), buf_free(&png), buf_free(&tmp), buf_free(&dat), buf_free(&script);
-	buf_free(&train), buf_free(&val);
+	buf_free(&png);
 	return status;
 }
 
@@ -864,38 +689,19 @@ static int cmd_export(struct args *a)
 	if (!a->model || !a->c.output)
 		cli_usage_error(&a->c, "export needs --model CKPT and -o DIR");
 	struct llm_err e;
-	struct ckpt *k = open_ckpt(a, a->model);
-	struct model_config c = *ckpt_config(k);
 	struct pool *pool = pool_new(1);
-	struct model *m = model_new(&c, pool, &e);
-	if (!m || ckpt_load_model(k, m, &e) < 0)
-		cli_fatal(&a->c, "%s", e.msg);
-	ckpt_close(k);
-	/* GPT-2's end-of-text is its last id; a tokenizer says otherwise */
-	unsigned eot = (unsigned)c.vocab - 1;
+	struct model *m = load_model(a, pool);
 	struct bpe *tok = NULL;
 	if (a->tokenizer) {
-		const char *paths[1] = {a->tokenizer};
-		if (!(tok = bpe_load(paths, 1, &e)))
-			cli_fatal(&a->c, "%s", e.msg);
-		if (tok->nids > (uint32_t)c.vocab)
+		tok = load_tokenizer(a);
+		if (tok->nids > (uint32_t)m->cfg.vocab)
 			cli_fatal(&a->c, "%s has %u ids, more than the model's vocabulary %d",
-				  a->tokenizer, tok->nids, c.vocab);
-		if (tok->eot != BPE_NONE)
-			eot = tok->eot;
+				  a->tokenizer, tok->nids, m->cfg.vocab);
 	}
 	int status = EXIT_OK;
-	if (export_hf_gpt2(m, a->c.output, eot, &e) < 0) {
+	if (export_hf(m, tok, a->c.output, &e) < 0) {
 		cli_warn(&a->c, "%s", e.msg);
 		status = EXIT_RUNTIME;
-	} else if (tok) {
-		struct buf p = {0};
-		buf_printf(&p, "%s/tokenizer.json", a->c.output);
-		if (bpe_export_hf(tok, p.p, &e) < 0) {
-			cli_warn(&a->c, "%s", e.msg);
-			status = EXIT_RUNTIME;
-		}
-		buf_free(&p);
 	}
 	bpe_free(tok);
 	model_free(m);
@@ -904,12 +710,6 @@ static int cmd_export(struct args *a)
 }
 
 /* ---- bench ----------------------------------------------------------- */
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return (a > b) - (a < b);
-}
 
 static void on_bench_step(void *ctx, long step, long steps, double ms)
 {
@@ -937,40 +737,16 @@ static int cmd_bench(struct args *a)
 	if (o.seq > m->cfg.context)
 		cli_usage_error(&a->c, "--seq %d is longer than the context %d", o.seq, m->cfg.context);
 	model_init(m, o.seed);
-	int N = o.batch * o.seq;
 	double *ms = xcalloc((size_t)o.steps + 1, sizeof *ms);
 	if (train_bench(m, pool, o.batch, o.seq, o.steps, o.seed, ms,
 			a->c.progress ? on_bench_step : NULL, NULL, &e) < 0)
 		cli_fatal(&a->c, "%s", e.msg);
 	if (a->c.progress)
 		fputs("\r\033[K", stderr);
-	/* the first step pays for page faults and warm-up: leave it out */
-	long k = o.steps > 1 ? o.steps - 1 : o.steps;
-	double *sorted = ms + (o.steps > 1);
-	qsort(sorted, (size_t)k, sizeof *sorted, cmp_double);
-	double best = sorted[0], median = sorted[k / 2];
-	double flops = model_train_flops_per_token(&m->cfg, o.seq) * N;
-	double sg = train_sgemm_gflops(pool);
-	double rss = peak_rss_bytes();
-	double planned = 4.0 * (4.0 * (double)m->nparams + (double)model_act_floats(&m->cfg, o.batch, o.seq) +
-				(double)model_bwd_floats(&m->cfg, o.batch, o.seq));
-	json_t *j = json_pack("{s:I,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
-			      "parameters", (json_int_t)m->nparams, "batch", o.batch, "seq", o.seq,
-			      "threads", a->c.threads, "ms_best", best, "ms_median", median,
-			      "tokens_per_s", N / (median / 1e3), "gflops", flops / (median / 1e3) / 1e9,
-			      "gflops_best", flops / (best / 1e3) / 1e9, "sgemm_gflops", sg,
-			      "peak_rss_bytes", rss, "planned_bytes", planned, "blas_core",
-			      openblas_get_corename());
-	if (a->json) {
-		char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-		printf("%s\n", s);
-		free(s);
-	} else
-		printf("%zu parameters, batch %d x %d, %d threads: %.0f ms/step median (best %.0f), "
-		       "%.0f tokens/s, %.1f GFLOP/s (sgemm alone %.1f, %s), peak RSS %.0f MB (plan %.0f MB)\n",
-		       m->nparams, o.batch, o.seq, a->c.threads, median, best, N / (median / 1e3),
-		       flops / (median / 1e3) / 1e9, sg, openblas_get_corename(), rss / 1e6, planned / 1e6);
-	json_decref(j);
+	struct train_bench_result r;
+	train_bench_summary(m, pool, o.batch, o.seq, o.steps, ms, &r);
+	train_bench_print(stdout, m, o.batch, o.seq, a->c.threads, &r, train_peak_rss_bytes(),
+			  a->json);
 	free(ms);
 	model_free(m);
 	pool_free(pool);

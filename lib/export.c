@@ -1,5 +1,7 @@
 /* export.c - Hugging Face GPT-2 directories; see export.h. */
 #include "export.h"
+#include "bpe.h"
+#include "bpe_io.h"
 #include "buf.h"
 #include "err.h"
 #include "model.h"
@@ -187,5 +189,23 @@ int export_hf_gpt2(const struct model *m, const char *dir, unsigned eot,
 		rc = write_config(path.p, &m->cfg, eot, e);
 	}
 	buf_free(&path);
+	return rc;
+}
+
+int export_hf(const struct model *m, const struct bpe *tok, const char *dir,
+	      struct llm_err *e)
+{
+	/* GPT-2's end-of-text is its last id; a tokenizer says otherwise */
+	unsigned eot = (unsigned)m->cfg.vocab - 1;
+	if (tok && tok->eot != BPE_NONE)
+		eot = tok->eot;
+	if (export_hf_gpt2(m, dir, eot, e) < 0)
+		return -1;
+	if (!tok)
+		return 0;
+	struct buf p = {0};
+	buf_printf(&p, "%s/tokenizer.json", dir);
+	int rc = bpe_export_hf(tok, p.p, e);
+	buf_free(&p);
 	return rc;
 }

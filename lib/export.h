@@ -18,11 +18,19 @@
 #ifndef LLM_EXPORT_H
 #define LLM_EXPORT_H
 
+struct bpe;
 struct llm_err;
 struct model;
 
 /* eot is the end-of-text id for bos/eos in config.json. */
 int export_hf_gpt2(const struct model *m, const char *dir, unsigned eot,
 		   struct llm_err *e);
+
+/* The model, and with a tokenizer tok (bpe.h; NULL: none) its
+ * dir/tokenizer.json (bpe_export_hf), end-of-text tok's or else the
+ * model's last id (GPT-2's).  The caller checks that tok's ids fit the
+ * model's vocabulary.  0, or -1 with a message. */
+int export_hf(const struct model *m, const struct bpe *tok, const char *dir,
+	      struct llm_err *e);
 
 #endif

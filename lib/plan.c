@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -113,6 +114,45 @@ static int cpu_row(const struct plan_in *in, struct plan_out *out,
 			out->cpu = m;
 		}
 	}
+	return 0;
+}
+
+void plan_in_default(struct plan_in *in)
+{
+	memset(in, 0, sizeof *in);
+	model_config_default(&in->cfg);
+	in->have_shape = 1;
+	in->mfu = 0.4;
+	in->gpus = 8;
+	in->pue = 1.0;
+	in->energy_price = 0.10;
+	in->tp = 8;
+	in->pp = 4;
+	in->micro_batch = 1;
+	in->flash = 1;
+	in->cpu_batch = 4;
+	in->gpu = *plan_gpu_find("A100");
+}
+
+int plan_in_finish(struct plan_in *in, int shape_given, struct llm_err *e)
+{
+	if (in->tokens <= 0)
+		return llm_err_set(e, "plan needs --tokens N");
+	/* --params alone: no shape to count attention or the CPU row from */
+	if (in->params > 0 && !shape_given)
+		in->have_shape = 0;
+	if (in->have_shape) {
+		if (model_config_finish(&in->cfg, e) < 0)
+			return -1;
+		if (in->kv_heads && in->cfg.heads % in->kv_heads)
+			return llm_err_set(e, "--kv-heads %d does not divide --heads %d", in->kv_heads,
+					   in->cfg.heads);
+	}
+	if (in->cpu_seq == 0)
+		in->cpu_seq = in->cfg.context;
+	if (in->cpu_seq > in->cfg.context)
+		return llm_err_set(e, "--seq %d is longer than the context %d", in->cpu_seq,
+				   in->cfg.context);
 	return 0;
 }
 
@@ -266,4 +306,14 @@ json_t *plan_to_json(const struct plan_in *in, const struct plan_out *o)
 	if (o->have_cpu)
 		json_object_set_new(j, "cpu_memory_bytes", mem_json(&o->cpu));
 	return j;
+}
+
+int plan_print_json(FILE *f, const struct plan_in *in, const struct plan_out *o)
+{
+	json_t *j = plan_to_json(in, o);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	json_decref(j);
+	int rc = fprintf(f, "%s\n", s) < 0 ? -1 : 0;
+	free(s);
+	return rc;
 }

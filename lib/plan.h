@@ -97,11 +97,23 @@ struct plan_out {
 	struct plan_mem cpu;	/* per rank: the largest pipeline stage's */
 };
 
+/* llm-train plan's defaults: GPT-2 124M's shape, an A100 at MFU 0.4, 8
+ * GPUs, tp 8, pp 4, micro-batch 1, FlashAttention, $0.10 a kWh at PUE 1,
+ * a CPU row of batch 4 at the context; tokens 0 (to be given). */
+void plan_in_default(struct plan_in *in);
+/* Check what was given before plan_compute(): tokens, the shape (when
+ * shape_given, or without params; finished by model_config_finish()),
+ * kv_heads dividing heads, cpu_seq (0: the context) within the context.
+ * -1 with a message naming the option. */
+int plan_in_finish(struct plan_in *in, int shape_given, struct llm_err *e);
 /* Parameters of a shape with kv_heads key/value heads (0: all). */
 double plan_count_params(const struct model_config *c, int kv_heads);
 int plan_compute(const struct plan_in *in, struct plan_out *out,
 		 struct llm_err *e);
 void plan_print(FILE *f, const struct plan_in *in, const struct plan_out *out);
 json_t *plan_to_json(const struct plan_in *in, const struct plan_out *out);
+/* plan_to_json() written to f, indented, and a newline; -1 if the write
+ * fails. */
+int plan_print_json(FILE *f, const struct plan_in *in, const struct plan_out *out);
 
 #endif

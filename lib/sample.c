@@ -1,10 +1,13 @@
-/* sample.c - temperature, top-k, top-p sampling; see sample.h. */
+/* sample.c - temperature, top-k, top-p sampling, and generating text
+ * from a prompt; see sample.h. */
 #include "sample.h"
+#include "bpe.h"
 #include "buf.h"
 #include "crng.h"
 #include "err.h"
 #include "infer.h"
 #include "model.h"
+#include "output.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -132,4 +135,67 @@ long sample_generate(struct model *m, const uint32_t *ctx, size_t n,
 	sampler_free(s);
 	free(seq);
 	return made;
+}
+
+/* ---- text in, text out ---- */
+
+int sample_prompt(const struct bpe *tok, const char *prompt, int vocab,
+		  struct bpe_ids *ids, struct llm_err *e)
+{
+	if (tok) {
+		/* an empty prompt starts a new document */
+		if (!*prompt && tok->eot != BPE_NONE)
+			bpe_ids_push(ids, tok->eot);
+		struct bpe_enc *enc = bpe_enc_new(tok);
+		bpe_encode(enc, prompt, strlen(prompt), NULL, ids);
+		bpe_enc_free(enc);
+	} else
+		for (const char *p = prompt; *p; p++)
+			bpe_ids_push(ids, (unsigned char)*p);
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] >= (uint32_t)vocab)
+			return llm_err_set(e, "the tokenizer gives id %u, beyond the model's vocabulary %d",
+					   ids->v[i], vocab);
+	return 0;
+}
+
+struct emitter {
+	struct output *out;
+	const struct bpe *tok;	/* NULL: bytes */
+	int failed;
+	struct llm_err e;
+};
+
+/* sample_generate's emit: one token's text to the output; stops at the
+ * tokenizer's end-of-text or a write error. */
+static int emit(void *arg, uint32_t id)
+{
+	struct emitter *em = arg;
+	if (em->tok && id == em->tok->eot)
+		return 1;
+	struct buf b = {0};
+	if (em->tok) {
+		if (bpe_decode(em->tok, &id, 1, &b, &em->e) < 0) {
+			em->failed = 1;
+			return 1;
+		}
+	} else
+		buf_putc(&b, (char)id);
+	if (output_write(em->out, b.p, b.len, &em->e) < 0)
+		em->failed = 1;
+	buf_free(&b);
+	return em->failed;
+}
+
+long sample_text(struct model *m, const struct bpe *tok, const uint32_t *ctx,
+		 size_t n, long max_new, const struct sample_opts *o, struct crng *r,
+		 struct output *out, struct llm_err *e)
+{
+	struct emitter em = {out, tok, 0, {{0}}};
+	long got = sample_generate(m, ctx, n, max_new, o, r, emit, &em, e);
+	if (got >= 0 && em.failed) {
+		*e = em.e;
+		return -1;
+	}
+	return got;
 }

@@ -14,9 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct bpe;
+struct bpe_ids;
 struct crng;
 struct llm_err;
 struct model;
+struct output;
 
 struct sample_opts {
 	float temperature;
@@ -43,5 +46,22 @@ long sample_generate(struct model *m, const uint32_t *ctx, size_t n,
 		     long max_new, const struct sample_opts *o, struct crng *r,
 		     int (*emit)(void *arg, uint32_t id), void *arg,
 		     struct llm_err *e);
+
+/*
+ * Text: a tokenizer tok (bpe.h), or NULL for a byte-level model (each
+ * byte its own id).  sample_prompt() appends the ids of prompt to ids; an
+ * empty prompt starts from tok's end-of-text, when it has one (with none,
+ * or bytes, it gives no ids: the caller needs a prompt).  -1 with a
+ * message for an id at or beyond vocab.
+ */
+int sample_prompt(const struct bpe *tok, const char *prompt, int vocab,
+		  struct bpe_ids *ids, struct llm_err *e);
+/* sample_generate() whose tokens are written to out as text (decoded by
+ * tok, or one byte each), stopping at tok's end-of-text.  The number of
+ * tokens generated, or -1 with e set, the output's failure included; out
+ * is neither committed nor aborted. */
+long sample_text(struct model *m, const struct bpe *tok, const uint32_t *ctx,
+		 size_t n, long max_new, const struct sample_opts *o, struct crng *r,
+		 struct output *out, struct llm_err *e);
 
 #endif

@@ -35,6 +35,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -179,6 +180,44 @@ const struct train_status *trainer_status(const struct trainer *t);
 int train_log_curves(const char *path, struct buf *train, struct buf *val,
 		     long *ntrain, long *nval, struct llm_err *e);
 
+/* Draw the loss curves of RUN/log.jsonl into the PNG at png with gnuplot
+ * (train loss a line, val loss points), written atomically: gnuplot
+ * writes png.tmp.PID, renamed over png when it succeeds.  The step and
+ * validation counts go to *ntrain and *nval.  -1 with a message for a log
+ * that cannot be read or holds no training step, or when gnuplot fails. */
+int train_log_plot(const char *run, const char *png, long *ntrain, long *nval,
+		   struct llm_err *e);
+
+/* ---- the machine a run trains on (train_env.c) ---- */
+
+/*
+ * --device (auto, cpu, cuda; NULL: auto) and --precision (bf16, fp16,
+ * fp32; NULL: bf16 on a GPU, fp32 on the CPU) against this build and the
+ * GPUs it sees, with the layout's tp, pp and ZeRO stage (GPUs take data
+ * parallelism only).  Returns 1 to train on a GPU, 0 on the CPU, with the
+ * enum precision in *prec; -1 with a message for options that cannot go
+ * together or in this build (a usage error), -2 when --device cuda finds
+ * no GPU on this machine.
+ */
+int train_pick_device(const char *device, const char *precision, int tp, int pp,
+		      int zero, int *prec, struct llm_err *e);
+/* Threads for each of world_size ranks: all `threads` when given (-j) or
+ * alone, else the machine's share among the ranks the launcher (Open MPI,
+ * Slurm) puts on it; at least 1. */
+int train_rank_threads(int threads, int given, int world_size);
+/* This process's peak resident memory so far, in bytes. */
+double train_peak_rss_bytes(void);
+/* The bytes this rank should take: trainer_mem()'s floats, fp32. */
+double trainer_planned_bytes(const struct trainer *t);
+/* The end of a run in one line, "llm-train: N steps, T tokens, loss L[,
+ * val loss V], S s, peak RSS R MB (plan P MB)", and as --stats JSON
+ * (steps, tokens, loss, val_loss (-1: none), peak_rss_bytes,
+ * planned_bytes, status: the exit status). */
+void train_summary_print(FILE *f, const struct train_status *s, double seconds,
+			 double rss, double planned);
+json_t *train_summary_json(const struct train_status *s, double rss, double planned,
+			   int status);
+
 /* ---- llm-train bench (train_bench.c) ---- */
 
 /* Time `steps` training steps of m (forward, backward, clipping, AdamW
@@ -189,6 +228,28 @@ int train_bench(struct model *m, struct pool *pool, int batch, int seq, long ste
 		uint64_t seed, double *ms,
 		void (*progress)(void *ctx, long step, long steps, double ms), void *ctx,
 		struct llm_err *e);
+
+/* What train_bench()'s ms[0..steps) say, the first (warm-up) step left
+ * out when there are more: best and median step, tokens and GFLOP/s at
+ * the median (and GFLOP/s at the best), sgemm's own rate measured now,
+ * and the bytes the model's fp32 training state should take (parameters,
+ * gradients, two moments, activations with backward scratch).  Sorts ms
+ * past the first step. */
+struct train_bench_result {
+	double ms_best, ms_median;
+	double tokens_per_s, gflops, gflops_best, sgemm_gflops;
+	double planned_bytes;
+};
+void train_bench_summary(const struct model *m, struct pool *pool, int batch, int seq,
+			 long steps, double *ms, struct train_bench_result *r);
+
+/* The result of llm-train bench for m on batch x seq tokens with
+ * `threads` threads and rss bytes at peak: one line of text, or with
+ * json one compact JSON object (parameters, batch, seq, threads, ms_best,
+ * ms_median, tokens_per_s, gflops, gflops_best, sgemm_gflops,
+ * peak_rss_bytes, planned_bytes, blas_core). */
+void train_bench_print(FILE *f, const struct model *m, int batch, int seq, int threads,
+		       const struct train_bench_result *r, double rss, int json);
 
 /* sgemm's own GFLOP/s on this machine, through the tiled path the model
  * uses (ops_gemm; 2048 x 2048 x 2048, best of 4). */

@@ -7,7 +7,10 @@
 #include "ops.h"
 #include "optim.h"
 
+#include <cblas.h>
+#include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -78,4 +81,56 @@ int train_bench(struct model *m, struct pool *pool, int batch, int seq, long ste
 	free(tg);
 	optim_free(&opt);
 	return rc;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+void train_bench_summary(const struct model *m, struct pool *pool, int batch, int seq,
+			 long steps, double *ms, struct train_bench_result *r)
+{
+	/* the first step pays for page faults and warm-up: leave it out */
+	long k = steps > 1 ? steps - 1 : steps;
+	double *sorted = ms + (steps > 1);
+	qsort(sorted, (size_t)k, sizeof *sorted, cmp_double);
+	r->ms_best = sorted[0];
+	r->ms_median = sorted[k / 2];
+	int N = batch * seq;
+	double flops = model_train_flops_per_token(&m->cfg, seq) * N;
+	r->tokens_per_s = N / (r->ms_median / 1e3);
+	r->gflops = flops / (r->ms_median / 1e3) / 1e9;
+	r->gflops_best = flops / (r->ms_best / 1e3) / 1e9;
+	r->sgemm_gflops = train_sgemm_gflops(pool);
+	/* parameters, gradients, two moments, activations and backward
+	 * scratch, all fp32 */
+	r->planned_bytes = 4.0 * (4.0 * (double)m->nparams +
+				  (double)model_act_floats(&m->cfg, batch, seq) +
+				  (double)model_bwd_floats(&m->cfg, batch, seq));
+}
+
+void train_bench_print(FILE *f, const struct model *m, int batch, int seq, int threads,
+		       const struct train_bench_result *r, double rss, int json)
+{
+	if (!json) {
+		fprintf(f, "%zu parameters, batch %d x %d, %d threads: %.0f ms/step median (best %.0f), "
+			"%.0f tokens/s, %.1f GFLOP/s (sgemm alone %.1f, %s), peak RSS %.0f MB (plan %.0f MB)\n",
+			m->nparams, batch, seq, threads, r->ms_median, r->ms_best, r->tokens_per_s,
+			r->gflops, r->sgemm_gflops, openblas_get_corename(), rss / 1e6,
+			r->planned_bytes / 1e6);
+		return;
+	}
+	json_t *j = json_pack("{s:I,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
+			      "parameters", (json_int_t)m->nparams, "batch", batch, "seq", seq,
+			      "threads", threads, "ms_best", r->ms_best, "ms_median", r->ms_median,
+			      "tokens_per_s", r->tokens_per_s, "gflops", r->gflops,
+			      "gflops_best", r->gflops_best, "sgemm_gflops", r->sgemm_gflops,
+			      "peak_rss_bytes", rss, "planned_bytes", r->planned_bytes,
+			      "blas_core", openblas_get_corename());
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(j);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 void train_log_step(struct trainer *t)
 {
@@ -91,5 +92,57 @@ int train_log_curves(const char *path, struct buf *train, struct buf *val,
 	}
 	free(line);
 	fclose(in);
+	return rc;
+}
+
+/* The curves as two gnuplot data blocks (train loss, then val loss) in
+ * dat, and the script that draws them into tmp. */
+static int plot_files(const char *run, const char *dat, const char *tmp,
+		      const struct buf *train, const struct buf *val, long nval,
+		      struct buf *script, struct llm_err *e)
+{
+	FILE *df = fopen(dat, "w");
+	if (!df)
+		return llm_err_set(e, "%s: %s", dat, strerror(errno));
+	fputs(train->p, df);
+	fputs("\n\n", df);
+	if (nval)
+		fputs(val->p, df);
+	fclose(df);
+	buf_printf(script,
+		   "set terminal pngcairo size 960,540 enhanced font 'sans,11'\n"
+		   "set output '%s'\nset title 'llm-train: %s'\nset xlabel 'step'\n"
+		   "set ylabel 'loss (nats per token)'\nset grid\nset key top right\n"
+		   "plot '%s' index 0 using 1:2 with lines lw 1.5 title 'train'%s\n",
+		   tmp, run, dat,
+		   nval ? ", '' index 1 using 1:2 with linespoints lw 2 pt 7 title 'val'" : "");
+	return 0;
+}
+
+int train_log_plot(const char *run, const char *png, long *ntrain, long *nval,
+		   struct llm_err *e)
+{
+	struct buf logp = {0}, tmp = {0}, dat = {0}, script = {0};
+	struct buf train = {0}, val = {0};
+	buf_printf(&logp, "%s/log.jsonl", run);
+	int rc = train_log_curves(logp.p, &train, &val, ntrain, nval, e);
+	if (rc == 0 && *ntrain == 0)
+		rc = llm_err_set(e, "%s: no training steps logged", logp.p);
+	if (rc == 0) {
+		buf_printf(&tmp, "%s.tmp.%ld", png, (long)getpid());
+		buf_printf(&dat, "%s.dat", tmp.p);
+		rc = plot_files(run, dat.p, tmp.p, &train, &val, *nval, &script, e);
+	}
+	if (rc == 0) {
+		FILE *gp = popen("gnuplot", "w");
+		if (!gp || fputs(script.p, gp) < 0 || pclose(gp) != 0) {
+			rc = llm_err_set(e, "gnuplot failed (is gnuplot installed?)");
+			unlink(tmp.p);
+		} else if (rename(tmp.p, png) < 0)
+			rc = llm_err_set(e, "%s: %s", png, strerror(errno));
+		unlink(dat.p);
+	}
+	buf_free(&logp), buf_free(&tmp), buf_free(&dat), buf_free(&script);
+	buf_free(&train), buf_free(&val);
 	return rc;
 }

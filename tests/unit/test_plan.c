@@ -2,7 +2,8 @@
  * test_plan.c - the cost planner against published figures: LLaMA-2 7B
  * (184,320 A100-hours) and 70B (1,720,320) on 2T tokens land within 15% at
  * a realistic MFU, from their shapes and from a bare parameter count; the
- * parameter counts of GPT-2 and LLaMA-2; the memory rows.
+ * parameter counts of GPT-2 and LLaMA-2; the memory rows; the checks
+ * llm-train plan makes before computing, and its JSON.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,11 +134,55 @@ static void test_memory(void **state)
 	assert_null(plan_gpu_find("V100"));
 }
 
+/* plan_in_finish: what llm-train plan checks before computing. */
+static void test_finish(void **state)
+{
+	(void)state;
+	struct plan_in in;
+	struct llm_err e;
+	plan_in_default(&in);
+	assert_int_equal(plan_in_finish(&in, 0, &e), -1);
+	assert_string_equal(e.msg, "plan needs --tokens N");
+	in.tokens = 1e9;
+	assert_int_equal(plan_in_finish(&in, 0, &e), 0);
+	assert_true(in.have_shape);
+	assert_int_equal(in.cpu_seq, 1024);	/* GPT-2's context */
+	assert_string_equal(in.gpu.name, "A100");
+	struct plan_out out;
+	assert_int_equal(plan_compute(&in, &out, &e), 0);
+	assert_true(out.params == 124439808.0);
+	char buf[8192] = {0};
+	FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+	assert_int_equal(plan_print_json(f, &in, &out), 0);
+	fclose(f);
+	json_t *j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_real_value(json_object_get(j, "parameters")) == out.params);
+	json_decref(j);
+
+	plan_in_default(&in);
+	in.tokens = 1e9;
+	in.params = 7e9;	/* a count alone: no shape */
+	assert_int_equal(plan_in_finish(&in, 0, &e), 0);
+	assert_false(in.have_shape);
+	plan_in_default(&in);
+	in.tokens = 1e9;
+	in.kv_heads = 5;
+	assert_int_equal(plan_in_finish(&in, 1, &e), -1);
+	assert_string_equal(e.msg, "--kv-heads 5 does not divide --heads 12");
+	plan_in_default(&in);
+	in.tokens = 1e9;
+	in.cpu_seq = 2048;
+	assert_int_equal(plan_in_finish(&in, 0, &e), -1);
+	assert_string_equal(e.msg, "--seq 2048 is longer than the context 1024");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_llama2),
 		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_finish),
 	};
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }
