@@ -240,22 +240,18 @@ static int cmd_bleu(int argc, char **argv)
 		OPT_FLAG("effective-order", EFF), OPT_ARG("max-ngram", MAXN),
 		OPT_FLAG("sentence", OPT_SENTENCE), OPT_END,
 	};
-	static const char *const toks[] = {"13a", "intl", "char", "none"};
-	static const char *const smooths[] = {"exp", "floor", "add-k", "none"};
-	int opt;
+	int opt, v;
 	while ((opt = next_option(&a, argc, argv, CLI_SHORT, lo)) != -1) {
 		switch (opt) {
 		case TOK:
-			for (o.tok = 0; o.tok < 4 && strcmp(optarg, toks[o.tok]); o.tok++)
-				;
-			if (o.tok == 4)
+			if ((v = bleu_tok_parse(optarg)) < 0)
 				cli_usage_error(c, "--tokenize: '%s' is not 13a, intl, char or none", optarg);
+			o.tok = (enum bleu_tok)v;
 			break;
 		case SMOOTH:
-			for (o.smooth = 0; o.smooth < 4 && strcmp(optarg, smooths[o.smooth]); o.smooth++)
-				;
-			if (o.smooth == 4)
+			if ((v = bleu_smooth_parse(optarg)) < 0)
 				cli_usage_error(c, "--smooth: '%s' is not exp, floor, add-k or none", optarg);
+			o.smooth = (enum bleu_smooth)v;
 			break;
 		case SVAL: o.smooth_value = cli_double(c, "--smooth-value", optarg, 0, 1e9); break;
 		case LOWER: o.lowercase = 1; break;

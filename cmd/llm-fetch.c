@@ -118,8 +118,8 @@ static int on_done(void *ctx, const struct crawl_result *r, struct llm_err *e)
 				 r->error ? r->error : "");
 		return 0;
 	}
-	uint64_t hash = XXH3_64bits(r->body, r->body_len);
 	if (f->state) {
+		uint64_t hash = XXH3_64bits(r->body, r->body_len);
 		const struct fetchstate_entry *old = fetchstate_get(f->state, r->url);
 		int same = old && old->hash == hash;
 		fetchstate_put(f->state, r->url, r->etag, r->last_modified, hash, r->status,

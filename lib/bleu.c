@@ -410,14 +410,34 @@ void bleu_compute(const struct bleu_opts *o, const struct bleu_stats *st,
 	out->score = out->bp * exp(sum / eff);
 }
 
+/* Indexed by enum bleu_tok and enum bleu_smooth. */
+static const char *const tok_names[] = {"13a", "intl", "char", "none"};
+static const char *const smooth_names[] = {"exp", "floor", "add-k", "none"};
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+int bleu_tok_parse(const char *s)
+{
+	return name_index(tok_names, 4, s);
+}
+
+int bleu_smooth_parse(const char *s)
+{
+	return name_index(smooth_names, 4, s);
+}
+
 void bleu_signature(const struct bleu_opts *o, int nrefs, struct buf *out)
 {
-	static const char *const toks[] = {"13a", "intl", "char", "none"};
-	static const char *const smooth[] = {"exp", "floor", "add-k", "none"};
 	buf_printf(out, "nrefs:%d|case:%s|eff:%s|tok:%s|smooth:%s", nrefs,
 		   o->lowercase ? "lc" : "mixed",
-		   o->effective_order ? "yes" : "no", toks[o->tok],
-		   smooth[o->smooth]);
+		   o->effective_order ? "yes" : "no", tok_names[o->tok],
+		   smooth_names[o->smooth]);
 	if (o->smooth == BLEU_SMOOTH_FLOOR || o->smooth == BLEU_SMOOTH_ADDK)
 		buf_printf(out, "[%.2f]", smooth_value(o));
 	buf_puts(out, "|version:" SACREBLEU_VERSION);

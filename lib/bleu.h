@@ -52,6 +52,11 @@ struct bleu_opts {
 /* Default options: 13a, exp, max order 4. */
 void bleu_opts_default(struct bleu_opts *o);
 
+/* The enum value named s ("13a", "intl", "char", "none"; "exp", "floor",
+ * "add-k", "none": sacreBLEU's names, those of the signature), or -1. */
+int bleu_tok_parse(const char *s);
+int bleu_smooth_parse(const char *s);
+
 /* Sufficient statistics of one segment or of a corpus (sums).  Doubles,
  * because add-k smoothing makes the counts fractional. */
 struct bleu_stats {

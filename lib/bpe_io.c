@@ -142,15 +142,9 @@ static int from_chars(struct buf *out, const char *s, size_t n)
 
 static void put32(struct buf *b, uint32_t v)
 {
-	unsigned char p[4] = {(unsigned char)v, (unsigned char)(v >> 8),
-			      (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+	unsigned char p[4];
+	le_put32(p, v);
 	buf_append(b, p, 4);
-}
-
-static void set64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
 }
 
 void bpe_serialize(const struct bpe *m, struct buf *out)
@@ -189,10 +183,10 @@ void bpe_serialize(const struct bpe *m, struct buf *out)
 	for (uint32_t i = 0; i < m->nspecials; i++)
 		put32(out, m->specials[i]);
 	unsigned char *p = (unsigned char *)out->p + start;
-	set64(p + 8, out->len - start + 8);
+	le_put64(p + 8, out->len - start + 8);
 	uint64_t sum = XXH3_64bits(p, out->len - start);
 	unsigned char s[8];
-	set64(s, sum);
+	le_put64(s, sum);
 	buf_append(out, s, 8);
 }
 
@@ -828,6 +822,33 @@ static int looks_tiktoken(const struct buf *b)
 	return 1;
 }
 
+/* The first byte after leading whitespace is '{'. */
+static int starts_json(const struct buf *b)
+{
+	size_t i = 0;
+	while (i < b->len && (b->p[i] == ' ' || b->p[i] == '\n' ||
+			      b->p[i] == '\t' || b->p[i] == '\r'))
+		i++;
+	return i < b->len && b->p[i] == '{';
+}
+
+/* GPT-2's pair from one of its files (is_enc: path is encoder.json, else
+ * vocab.bpe): the other must lie beside it. */
+static struct bpe *load_gpt2_beside(const char *path, int is_enc,
+				    struct llm_err *e)
+{
+	char *other = beside(path, is_enc ? "vocab.bpe" : "encoder.json");
+	struct bpe *m = NULL;
+	if (!exists(other))
+		llm_err_set(e, "%s: GPT-2 %s needs %s beside it (or give both with -m)",
+			    path, is_enc ? "encoder.json" : "vocab.bpe",
+			    is_enc ? "vocab.bpe" : "encoder.json");
+	else
+		m = is_enc ? load_gpt2(path, other, e) : load_gpt2(other, path, e);
+	free(other);
+	return m;
+}
+
 /* One file given: which format, and for GPT-2 where the other file is. */
 static struct bpe *load_one(const char *path, struct llm_err *e)
 {
@@ -852,32 +873,17 @@ static struct bpe *load_one(const char *path, struct llm_err *e)
 	struct bpe *m = NULL;
 	if (read_whole(path, &b, e) < 0)
 		return NULL;
-	size_t skip = 0;
-	while (skip < b.len && (b.p[skip] == ' ' || b.p[skip] == '\n' ||
-				b.p[skip] == '\t' || b.p[skip] == '\r'))
-		skip++;
 	if (b.len >= 4 && memcmp(b.p, BPE_FILE_MAGIC, 4) == 0) {
 		m = bpe_deserialize(path, (const unsigned char *)b.p, b.len, e);
-	} else if (skip < b.len && b.p[skip] == '{') {
+	} else if (starts_json(&b)) {
 		json_t *j = load_json(path, &b, e);
-		if (j && json_object_get(j, "model")) {
+		if (j && json_object_get(j, "model"))
 			m = load_hf(path, j, e);
-		} else if (j) {
-			char *voc = beside(path, "vocab.bpe");
-			if (exists(voc))
-				m = load_gpt2(path, voc, e);
-			else
-				llm_err_set(e, "%s: a GPT-2 encoder.json needs vocab.bpe beside it (or give both with -m)", path);
-			free(voc);
-		}
+		else if (j)
+			m = load_gpt2_beside(path, 1, e);
 		json_decref(j);
 	} else if (b.len >= 8 && memcmp(b.p, "#version", 8) == 0) {
-		char *enc = beside(path, "encoder.json");
-		if (exists(enc))
-			m = load_gpt2(enc, path, e);
-		else
-			llm_err_set(e, "%s: GPT-2 vocab.bpe needs encoder.json beside it (or give both with -m)", path);
-		free(enc);
+		m = load_gpt2_beside(path, 0, e);
 	} else if (looks_tiktoken(&b)) {
 		m = load_tiktoken(path, &b, e);
 	} else
@@ -898,10 +904,7 @@ struct bpe *bpe_load(const char *const *paths, int npaths, struct llm_err *e)
 	struct buf b = {0};
 	if (read_whole(paths[0], &b, e) < 0)
 		return NULL;
-	size_t i = 0;
-	while (i < b.len && (b.p[i] == ' ' || b.p[i] == '\n' || b.p[i] == '\r' || b.p[i] == '\t'))
-		i++;
-	int first_json = i < b.len && b.p[i] == '{';
+	int first_json = starts_json(&b);
 	buf_free(&b);
 	return first_json ? load_gpt2(paths[0], paths[1], e) : load_gpt2(paths[1], paths[0], e);
 }

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "crng.h"
 #include "words.h"
 
 struct llm_err;
@@ -115,13 +116,11 @@ void clf_train(struct clf_model *m, const struct clf_data *d,
  * is missing. */
 double clf_auc(const double *score, const int *label, size_t n);
 
-/* SplitMix64: the one generator behind shuffling and sampling. */
+/* SplitMix64 (crng.h's finaliser over a golden-ratio counter): the one
+ * generator behind shuffling and sampling. */
 static inline uint64_t clf_splitmix(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return crng_mix(*s += CRNG_GOLDEN);
 }
 
 /* A uniform double in [0, 1) from 53 random bits. */

@@ -1,6 +1,7 @@
 /* crawl.c - polite fetching with libcurl's multi interface; see crawl.h. */
 #include "crawl.h"
 #include "buf.h"
+#include "crng.h"
 #include "err.h"
 #include "robots.h"
 #include "warc.h"
@@ -96,7 +97,7 @@ struct crawler {
 	size_t waiting;		/* jobs queued, not running */
 	struct job *bad, *bad_tail;	/* jobs to report without a request */
 	struct job *running;	/* transfers in progress */
-	uint64_t rng;
+	struct crng rng;	/* retry jitter */
 
 	crawl_done_fn done;
 	crawl_response_fn on_response;
@@ -118,15 +119,6 @@ static double wall(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* xorshift64*: jitter needs no more. */
-static double uniform(struct crawler *c)
-{
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return (double)((c->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
 /* --- hosts ---------------------------------------------------------------- */
@@ -269,7 +261,7 @@ struct crawler *crawler_new(const struct crawl_opts *o, struct llm_err *e)
 	if (c->o.per_host < 1)
 		c->o.per_host = 1;
 	robots_token(o->user_agent, c->token, sizeof c->token);
-	c->rng = (uint64_t)o->seed * 0x9E3779B97F4A7C15ULL + 1;
+	crng_init(&c->rng, (uint64_t)o->seed, 0);
 	c->multi = curl_multi_init();
 	if (!c->multi) {
 		llm_err_set(e, "cannot start libcurl");
@@ -320,29 +312,13 @@ void crawler_free(struct crawler *c)
 
 /* --- transfers -------------------------------------------------------------- */
 
-/* The media type of a Content-Type value, lower-cased, into out. */
-static void media_type(const char *ct, char *out, size_t n)
-{
-	size_t k = 0;
-	while (ct && (*ct == ' ' || *ct == '\t'))
-		ct++;
-	while (ct && *ct && *ct != ';' && *ct != ' ' && k + 1 < n)
-		out[k++] = (char)tolower((unsigned char)*ct++);
-	out[k] = '\0';
-}
-
 /* 1 HTML, 0 plain text, -1 anything else.  With no Content-Type the
  * first bytes decide. */
 static int text_kind(const char *ct, const char *body, size_t n)
 {
-	char mt[64];
-	media_type(ct, mt, sizeof mt);
-	if (strcmp(mt, "text/html") == 0 || strcmp(mt, "application/xhtml+xml") == 0)
-		return 1;
-	if (strcmp(mt, "text/plain") == 0)
-		return 0;
-	if (*mt)
-		return -1;
+	int kind = http_text_type(ct);
+	if (kind != -2)
+		return kind;
 	size_t look = n < 1024 ? n : 1024;
 	if (memchr(body, '\0', look))
 		return -1;
@@ -523,7 +499,8 @@ static double backoff(struct crawler *c, struct job *j, double retry_after)
 		return -1;
 	if (retry_after >= 0)
 		return retry_after > c->o.retry_max ? -1 : retry_after;
-	double wait = c->o.retry_base * pow(2, j->failures - 1) * (0.5 + uniform(c));
+	double jitter = 0.5 + crng_uniform(&c->rng);
+	double wait = c->o.retry_base * pow(2, j->failures - 1) * jitter;
 	return wait > c->o.retry_max ? c->o.retry_max : wait;
 }
 

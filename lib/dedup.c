@@ -1,6 +1,7 @@
 /* dedup.c - document records for llm-dedup; see dedup.h. */
 #include "dedup.h"
 #include "err.h"
+#include "le.h"
 #include "textnorm.h"
 
 #include <stdlib.h>
@@ -96,8 +97,8 @@ uint64_t dedup_get_le(const uint8_t *p, int bytes)
 static void put_exact(uint8_t *rec, const void *p, size_t n)
 {
 	XXH128_hash_t x = XXH3_128bits(p, n);
-	dedup_put_le(rec, x.low64, 8);
-	dedup_put_le(rec + 8, x.high64, 8);
+	le_put64(rec, x.low64);
+	le_put64(rec + 8, x.high64);
 }
 
 void dedup_record(const struct dedup_hasher *h, const char *text, size_t n,
@@ -140,5 +141,5 @@ uint64_t dedup_rec_band(const struct dedup_layout *l, const uint8_t *rec,
 
 uint64_t dedup_rec_exact64(const uint8_t *rec)
 {
-	return dedup_get_le(rec, 8);
+	return le_get64(rec);
 }

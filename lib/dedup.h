@@ -102,7 +102,8 @@ static inline const uint8_t *dedup_rec_sketch(const struct dedup_layout *l,
 /* The 64-bit word of the exact hash used to place it in tables. */
 uint64_t dedup_rec_exact64(const uint8_t *rec);
 
-/* Little-endian helpers shared by the dedup file formats. */
+/* Little-endian integers of any width up to 8 bytes (band keys are 6,
+ * band numbers 2); whole 32/64-bit fields use le.h. */
 void dedup_put_le(uint8_t *p, uint64_t v, int bytes);
 uint64_t dedup_get_le(const uint8_t *p, int bytes);
 

@@ -2,6 +2,7 @@
 #include "dedup_file.h"
 #include "buf.h"
 #include "err.h"
+#include "le.h"
 #include "output.h"
 
 #include <errno.h>
@@ -87,42 +88,38 @@ int dfile_hdr_compatible(const struct dfile_hdr *a, const struct dfile_hdr *b,
 	return -1;
 }
 
-static void put32(uint8_t *p, uint32_t v) { dedup_put_le(p, v, 4); }
-static void put64(uint8_t *p, uint64_t v) { dedup_put_le(p, v, 8); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)dedup_get_le(p, 4); }
-static uint64_t get64(const uint8_t *p) { return dedup_get_le(p, 8); }
 
 static void hdr_encode(const struct dfile_hdr *h, uint8_t *p)
 {
 	memset(p, 0, DFILE_HEADER);
 	memcpy(p, h->magic, 8);
-	put32(p + 8, h->version);
-	put32(p + 12, h->flags);
-	put32(p + 16, h->ngram);
-	put32(p + 20, h->bands);
-	put32(p + 24, h->rows);
-	put32(p + 28, h->recsize);
-	put64(p + 32, h->seed);
-	put32(p + 40, h->part);
-	put32(p + 44, h->aux);
+	le_put32(p + 8, h->version);
+	le_put32(p + 12, h->flags);
+	le_put32(p + 16, h->ngram);
+	le_put32(p + 20, h->bands);
+	le_put32(p + 24, h->rows);
+	le_put32(p + 28, h->recsize);
+	le_put64(p + 32, h->seed);
+	le_put32(p + 40, h->part);
+	le_put32(p + 44, h->aux);
 	uint64_t t;
 	memcpy(&t, &h->threshold, 8);
-	put64(p + 48, t);
+	le_put64(p + 48, t);
 }
 
 static void hdr_decode(const uint8_t *p, struct dfile_hdr *h)
 {
 	memcpy(h->magic, p, 8);
-	h->version = get32(p + 8);
-	h->flags = get32(p + 12);
-	h->ngram = get32(p + 16);
-	h->bands = get32(p + 20);
-	h->rows = get32(p + 24);
-	h->recsize = get32(p + 28);
-	h->seed = get64(p + 32);
-	h->part = get32(p + 40);
-	h->aux = get32(p + 44);
-	uint64_t t = get64(p + 48);
+	h->version = le_get32(p + 8);
+	h->flags = le_get32(p + 12);
+	h->ngram = le_get32(p + 16);
+	h->bands = le_get32(p + 20);
+	h->rows = le_get32(p + 24);
+	h->recsize = le_get32(p + 28);
+	h->seed = le_get64(p + 32);
+	h->part = le_get32(p + 40);
+	h->aux = le_get32(p + 44);
+	uint64_t t = le_get64(p + 48);
 	memcpy(&h->threshold, &t, 8);
 }
 
@@ -156,9 +153,9 @@ int dfile_put(struct dfile_writer *w, const void *rec, struct llm_err *e)
 int dfile_commit(struct dfile_writer *w, struct llm_err *e)
 {
 	uint8_t t[DFILE_TRAILER];
-	put64(t, w->count);
+	le_put64(t, w->count);
 	XXH3_64bits_update(w->xxh, t, 8);
-	put64(t + 8, XXH3_64bits_digest(w->xxh));
+	le_put64(t + 8, XXH3_64bits_digest(w->xxh));
 	XXH3_freeState(w->xxh);
 	w->xxh = NULL;
 	if (output_write(w->o, t, sizeof t, e) < 0) {
@@ -248,7 +245,7 @@ int dfile_load(const char *path, const char *magic, struct dfile_hdr *h,
 		llm_err_set(e, "%s: read error", path);
 		goto out;
 	}
-	uint64_t n = get64(tb);
+	uint64_t n = le_get64(tb);
 	uint64_t body = (uint64_t)st.st_size - DFILE_HEADER - DFILE_TRAILER;
 	if (body % h->recsize != 0 || body / h->recsize != n) {
 		llm_err_set(e, "%s: truncated or damaged: %lld bytes, but the trailer "
@@ -269,7 +266,7 @@ int dfile_load(const char *path, const char *magic, struct dfile_hdr *h,
 	XXH3_64bits_update(x, tb, 8);
 	uint64_t sum = XXH3_64bits_digest(x);
 	XXH3_freeState(x);
-	if (sum != get64(tb + 8)) {
+	if (sum != le_get64(tb + 8)) {
 		free(data);
 		llm_err_set(e, "%s: checksum mismatch: the file is corrupt", path);
 		goto out;

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "stage.h"
 #include "textnorm.h"
+#include "words.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,16 +145,6 @@ static int seq_count(void *ctx, struct doc *d, struct llm_err *e)
 	return STAGE_DROP;
 }
 
-/* Code points in text[0..n): offsets for readers that index strings by
- * character (Python, JavaScript's UTF-16 aside). */
-static size_t cps(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return k;
-}
-
 /* Is line l a repeat to remove?  Marks it seen either way. */
 static int repeated(struct dedup_lines *dl, const struct line *l)
 {
@@ -178,9 +169,10 @@ static int seq_remove(void *ctx, struct doc *d, struct llm_err *e)
 		int dup = repeated(dl, l);
 		removed += (size_t)dup;
 		if (spans && dup) {
-			/* Offsets count from the last line reported. */
-			cp_at += cps(d->text + byte_at, l->start - byte_at);
-			size_t len = cps(d->text + l->start, l->end - l->start);
+			/* Offsets count code points (as Python indexes strings)
+			 * from the last line reported. */
+			cp_at += words_count_cp(d->text + byte_at, l->start - byte_at);
+			size_t len = words_count_cp(d->text + l->start, l->end - l->start);
 			json_array_append_new(spans, json_pack("[I,I]", (json_int_t)cp_at,
 							       (json_int_t)(cp_at + len)));
 			cp_at += len;

@@ -4,6 +4,7 @@
 #include "dedup_file.h"
 #include "dedup_uf.h"
 #include "err.h"
+#include "le.h"
 #include "output.h"
 #include "stage.h"
 
@@ -26,8 +27,6 @@
  * holds a 1 MB output buffer. */
 #define OPEN_BUCKETS 64
 
-static uint32_t get32(const uint8_t *p) { return (uint32_t)dedup_get_le(p, 4); }
-static uint64_t get64(const uint8_t *p) { return dedup_get_le(p, 8); }
 
 /* ---- sig ---- */
 
@@ -44,7 +43,7 @@ static int sig_map(void *ctx, int worker, struct doc *d, struct llm_err *e)
 	struct sig_ctx *s = ctx;
 	(void)e;
 	uint8_t *rec = xmalloc(8 + s->h.l.size);
-	dedup_put_le(rec, d->text_len, 8);
+	le_put64(rec, d->text_len);
 	dedup_record(&s->h, d->text, d->text_len, rec + 8, &s->scratch[worker]);
 	d->user = rec;
 	return STAGE_KEEP;
@@ -120,8 +119,8 @@ static int make_entry(const struct dedup_layout *l, const uint8_t *sr,
 			return 0;
 		dedup_put_le(ent + E_KEY, k, DEDUP_BAND_BYTES);
 	}
-	dedup_put_le(ent + E_PART, part, 4);
-	dedup_put_le(ent + E_ORD, ord, 4);
+	le_put32(ent + E_PART, part);
+	le_put32(ent + E_ORD, ord);
 	memcpy(ent + E_LEN, sr, 8);
 	if (l->nperm)
 		memcpy(ent + E_SKETCH, dedup_rec_sketch(l, rec),
@@ -223,27 +222,27 @@ static int by_group_rank(const void *a, const void *b)
 static void put_removal(uint8_t *p, const struct dedup_removal *r)
 {
 	memset(p, 0, REMOVAL_BYTES);
-	dedup_put_le(p, r->part, 4);
-	dedup_put_le(p + 4, r->ord, 4);
-	dedup_put_le(p + 8, r->len, 8);
-	dedup_put_le(p + 16, r->dup_part, 4);
-	dedup_put_le(p + 20, r->dup_ord, 4);
-	dedup_put_le(p + 24, r->dup_len, 8);
+	le_put32(p, r->part);
+	le_put32(p + 4, r->ord);
+	le_put64(p + 8, r->len);
+	le_put32(p + 16, r->dup_part);
+	le_put32(p + 20, r->dup_ord);
+	le_put64(p + 24, r->dup_len);
 	uint32_t f;
 	memcpy(&f, &r->similarity, 4);
-	dedup_put_le(p + 32, f, 4);
+	le_put32(p + 32, f);
 	p[36] = (uint8_t)r->exact;
 }
 
 static void get_removal(const uint8_t *p, struct dedup_removal *r)
 {
-	r->part = get32(p);
-	r->ord = get32(p + 4);
-	r->len = get64(p + 8);
-	r->dup_part = get32(p + 16);
-	r->dup_ord = get32(p + 20);
-	r->dup_len = get64(p + 24);
-	uint32_t f = get32(p + 32);
+	r->part = le_get32(p);
+	r->ord = le_get32(p + 4);
+	r->len = le_get64(p + 8);
+	r->dup_part = le_get32(p + 16);
+	r->dup_ord = le_get32(p + 20);
+	r->dup_len = le_get64(p + 24);
+	uint32_t f = le_get32(p + 32);
 	memcpy(&r->similarity, &f, 4);
 	r->exact = p[36];
 }
@@ -326,8 +325,8 @@ static void scan_groups(const struct skey *s, size_t n,
 				*rm = xrealloc(*rm, *cap * sizeof **rm);
 			}
 			(*rm)[(*nrm)++] = (struct dedup_removal){
-				s[i].part, s[i].ord, get64(s[i].ent + E_LEN),
-				s[j].part, s[j].ord, get64(s[j].ent + E_LEN),
+				s[i].part, s[i].ord, le_get64(s[i].ent + E_LEN),
+				s[j].part, s[j].ord, le_get64(s[j].ent + E_LEN),
 				(float)sim, exact};
 		}
 		g = end;
@@ -400,9 +399,9 @@ int dedup_mr_cluster(struct cli *c, char *const *files, int n,
 		const uint8_t *ent = all + i * h.recsize;
 		s[i].band = (uint16_t)dedup_get_le(ent + E_BAND, 2);
 		memcpy(s[i].key, ent + E_KEY, 16);
-		s[i].rlen = longest ? ~get64(ent + E_LEN) : 0;
-		s[i].part = get32(ent + E_PART);
-		s[i].ord = get32(ent + E_ORD);
+		s[i].rlen = longest ? ~le_get64(ent + E_LEN) : 0;
+		s[i].part = le_get32(ent + E_PART);
+		s[i].ord = le_get32(ent + E_ORD);
 		s[i].ent = ent;
 	}
 	qsort(s, count, sizeof *s, by_group_rank);

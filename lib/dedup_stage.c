@@ -258,6 +258,14 @@ static void quiet_cli(struct cli *q, const struct cli *c)
 	q->stats = json_object();
 }
 
+/* Done with a quiet_cli() copy: drop its counts, erase its progress line. */
+static void quiet_end(struct cli *q)
+{
+	json_decref(q->stats);
+	if (q->progress_shown)
+		cli_progress_end(q);
+}
+
 static int run_pass(struct dedup_stage *ds, struct cli *c, int (*seq)(void *, struct doc *, struct llm_err *),
 		    int with_map, char *const *inputs, int n, struct output *out,
 		    struct llm_err *e)
@@ -275,9 +283,7 @@ int dedup_stage_run(struct dedup_stage *ds, char *const *inputs, int ninputs,
 	struct cli q;
 	quiet_cli(&q, ds->c);
 	int rc = run_pass(ds, &q, seq_collect, 1, inputs, ninputs, out, e);
-	json_decref(q.stats);
-	if (q.progress_shown)
-		cli_progress_end(&q);
+	quiet_end(&q);
 	if (rc == 0)
 		rc = resolve(ds, e);
 	if (rc == 0)
@@ -371,13 +377,13 @@ int dedup_stage_load_reference(struct dedup_stage *ds, char *const *files,
 	quiet_cli(&q, ds->c);
 	struct output *none = output_open(NULL, 0, e);	/* nothing is kept */
 	if (!none) {
-		json_decref(q.stats);
+		quiet_end(&q);
 		return -1;
 	}
 	int rc = run_pass(ds, &q, seq_reference, 1, files, nfiles, none, e);
 	cli_count(ds->c, "reference_documents",
 		  json_integer_value(json_object_get(q.stats, "documents_in")));
-	json_decref(q.stats);
+	quiet_end(&q);
 	output_abort(none);
 	ds->nprior = ds->set.n;
 	return rc;

@@ -297,3 +297,15 @@ void doc_serialize(const struct doc *d, struct buf *out)
 	buf_append(out, close, (size_t)(d->line + d->line_len - close));
 	buf_putc(out, '\n');
 }
+
+json_t *doc_json_string(const char *s)
+{
+	size_t n = strlen(s);
+	if (utf8_check(s, n) == n)
+		return json_string(s);
+	struct buf b = {0};
+	utf8_sanitize(&b, s, n);
+	json_t *j = json_stringn(b.p, b.len);
+	buf_free(&b);
+	return j;
+}

@@ -63,6 +63,11 @@ void doc_new(struct doc *d, const char *id, const char *text, size_t len);
 /* Set a top-level field of a doc_new() document; steals the reference. */
 void doc_set_field(struct doc *d, const char *key, json_t *value);
 
+/* A JSON string of s, whatever bytes it holds: bytes that are not UTF-8
+ * are replaced as utf8_sanitize() does (jansson takes UTF-8 only; URLs and
+ * header values from servers and archives may be anything).  Never NULL. */
+json_t *doc_json_string(const char *s);
+
 /* Replace the text (copied; must be valid UTF-8). */
 void doc_set_text(struct doc *d, const char *text, size_t len);
 /* Set metadata.<stage> = value; steals the reference.  Fails (-1) when the

@@ -190,9 +190,10 @@ static json_t *rouge_summary(const struct eval_rouge_opts *o,
 	memset(mean, 0, sizeof mean);
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < o->ntypes; k++) {
-			mean[k].precision += all[i * (size_t)o->ntypes + (size_t)k].precision;
-			mean[k].recall += all[i * (size_t)o->ntypes + (size_t)k].recall;
-			mean[k].fmeasure += all[i * (size_t)o->ntypes + (size_t)k].fmeasure;
+			const struct rouge_score *x = &all[i * (size_t)o->ntypes + (size_t)k];
+			mean[k].precision += x->precision;
+			mean[k].recall += x->recall;
+			mean[k].fmeasure += x->fmeasure;
 		}
 	for (int k = 0; k < o->ntypes; k++) {
 		mean[k].precision /= (double)n;

@@ -4,6 +4,7 @@
 #include "bpe_io.h"
 #include "buf.h"
 #include "err.h"
+#include "le.h"
 #include "model.h"
 #include "output.h"
 
@@ -114,8 +115,7 @@ static int write_safetensors(const char *path, const struct piece *p, int n,
 		return -1;
 	}
 	unsigned char len[8];
-	for (int i = 0; i < 8; i++)
-		len[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+	le_put64(len, padded);
 	int rc = output_write(o, len, 8, e);
 	if (rc == 0)
 		rc = output_write(o, text, hl, e);

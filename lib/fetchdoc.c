@@ -8,7 +8,6 @@
 #include "err.h"
 #include "input.h"
 #include "ordered.h"
-#include "utf8.h"
 #include "warc.h"
 
 #include <dirent.h>
@@ -59,24 +58,9 @@ static void hash_id(const void *p, size_t n, char out[33])
 		 (unsigned long long)h.low64);
 }
 
-/* A JSON string of s, whatever bytes it holds: archives and servers send
- * header values and URLs that are not UTF-8, and jansson takes only
- * UTF-8.  Never NULL. */
-static json_t *jstr(const char *s)
-{
-	size_t n = strlen(s);
-	if (utf8_check(s, n) == n)
-		return json_string(s);
-	struct buf b = {0};
-	utf8_sanitize(&b, s, n);
-	json_t *j = json_stringn(b.p, b.len);
-	buf_free(&b);
-	return j;
-}
-
 static void set(json_t *o, const char *key, const char *s)
 {
-	json_object_set_new(o, key, jstr(s));
+	json_object_set_new(o, key, doc_json_string(s));
 }
 
 /* Text from page bytes into f->text and f->title; returns the encoding's
@@ -96,14 +80,14 @@ static int make_doc(struct fetchdoc *f, const char *id, const char *source,
 		    const char *url, const char *added, json_t *meta,
 		    struct buf *line, struct llm_err *e)
 {
-	json_t *jid = jstr(id);
+	json_t *jid = doc_json_string(id);
 	doc_new(&f->d, json_string_value(jid), f->text.p ? f->text.p : "", f->text.len);
 	json_decref(jid);
-	doc_set_field(&f->d, "source", jstr(f->o.source ? f->o.source : source));
+	doc_set_field(&f->d, "source", doc_json_string(f->o.source ? f->o.source : source));
 	if (url && *url)
-		doc_set_field(&f->d, "url", jstr(url));
+		doc_set_field(&f->d, "url", doc_json_string(url));
 	if (added && *added)
-		doc_set_field(&f->d, "added", jstr(added));
+		doc_set_field(&f->d, "added", doc_json_string(added));
 	if (f->title.len)
 		set(meta, "title", f->title.p);
 	if (doc_annotate(&f->d, "fetch", meta, e) < 0)
@@ -260,21 +244,6 @@ static int page_doc(struct fetchdoc *f, struct batch *b, struct item *it,
 	return make_doc(f, id, "local", NULL, NULL, meta, &b->out, e);
 }
 
-/* Is an archived payload text we extract: 1 HTML, 0 plain text, -1 not. */
-static int text_type(const char *ct)
-{
-	char mt[64];
-	size_t k = 0;
-	for (const char *p = ct; *p && *p != ';' && *p != ' ' && k + 1 < sizeof mt; p++)
-		mt[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	mt[k] = '\0';
-	if (strcmp(mt, "text/html") == 0 || strcmp(mt, "application/xhtml+xml") == 0)
-		return 1;
-	if (strcmp(mt, "text/plain") == 0)
-		return 0;
-	return -1;
-}
-
 /* One archive record: 1 a document, 0 dropped (it->why), -1 a bad record
  * (e says why). */
 static int record_doc(struct fetchdoc *f, struct batch *b, struct item *it,
@@ -310,7 +279,7 @@ static int record_doc(struct fetchdoc *f, struct batch *b, struct item *it,
 		return 0;
 	}
 	/* WET conversion records hold the text a crawler extracted. */
-	int html = strcmp(type, "conversion") == 0 ? 0 : text_type(ct);
+	int html = strcmp(type, "conversion") == 0 ? 0 : http_text_type(ct);
 	if (html < 0) {
 		it->why = "not_text";
 		return 0;

@@ -1,10 +1,10 @@
 /* fetchstate.c - the --state file of llm-fetch; see fetchstate.h. */
 #include "fetchstate.h"
 #include "buf.h"
+#include "doc.h"
 #include "err.h"
 #include "input.h"
 #include "output.h"
-#include "utf8.h"
 #include "warc.h"
 
 #include <errno.h>
@@ -64,11 +64,6 @@ const struct fetchstate_entry *fetchstate_get(const struct fetchstate *s,
 {
 	size_t h = find(s, url);
 	return s->slot[h] >= 0 ? &s->e[s->slot[h]] : NULL;
-}
-
-size_t fetchstate_count(const struct fetchstate *s)
-{
-	return s->n;
 }
 
 static char *dup_or_null(const char *v)
@@ -162,7 +157,9 @@ static int load(struct fetchstate *s, const char *path, char **out_path,
 	return r < 0 ? -1 : 0;
 }
 
-int fetchstate_file_hash(const char *path, uint64_t *hash)
+/* xxh3 of a file's contents after decompression (gzip/zstd recognised as
+ * input.h does), the hash the pending state holds; -1 if it cannot be read. */
+static int file_hash(const char *path, uint64_t *hash)
 {
 	struct llm_err e;
 	struct input *in = input_open(path, &e);
@@ -180,6 +177,18 @@ int fetchstate_file_hash(const char *path, uint64_t *hash)
 	return n < 0 ? -1 : 0;
 }
 
+/* Free the entries and the slots, not the names. */
+static void free_table(struct fetchstate *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->e[i].url);
+		free(s->e[i].etag);
+		free(s->e[i].last_modified);
+	}
+	free(s->e);
+	free(s->slot);
+}
+
 /* A commit was interrupted: finish it if its output made it into place,
  * else throw it away. */
 static int recover(struct fetchstate *s, struct llm_err *e)
@@ -191,14 +200,8 @@ static int recover(struct fetchstate *s, struct llm_err *e)
 	uint64_t want = 0, have;
 	rehash(&tmp);
 	int ok = load(&tmp, s->pending, &out, &want, e) == 0 && out &&
-		 fetchstate_file_hash(out, &have) == 0 && have == want;
-	for (size_t i = 0; i < tmp.n; i++) {
-		free(tmp.e[i].url);
-		free(tmp.e[i].etag);
-		free(tmp.e[i].last_modified);
-	}
-	free(tmp.e);
-	free(tmp.slot);
+		 file_hash(out, &have) == 0 && have == want;
+	free_table(&tmp);
 	free(out);
 	if (ok && rename(s->pending, s->path) < 0)
 		return llm_err_set(e, "%s: rename: %s", s->pending, strerror(errno));
@@ -227,29 +230,10 @@ void fetchstate_free(struct fetchstate *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->e[i].url);
-		free(s->e[i].etag);
-		free(s->e[i].last_modified);
-	}
-	free(s->e);
-	free(s->slot);
+	free_table(s);
 	free(s->path);
 	free(s->pending);
 	free(s);
-}
-
-/* jansson takes UTF-8 only; a server's ETag may be any bytes. */
-static json_t *jstr(const char *v)
-{
-	size_t n = strlen(v);
-	if (utf8_check(v, n) == n)
-		return json_string(v);
-	struct buf b = {0};
-	utf8_sanitize(&b, v, n);
-	json_t *j = json_stringn(b.p, b.len);
-	buf_free(&b);
-	return j;
 }
 
 static int by_url(const void *a, const void *b)
@@ -266,7 +250,7 @@ static void serialize(struct fetchstate *s, const char *output, uint64_t hash,
 	if (output) {
 		json_t *o = json_object();
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)hash);
-		json_object_set_new(o, "output", jstr(output));
+		json_object_set_new(o, "output", doc_json_string(output));
 		json_object_set_new(o, "xxh3", json_string(hex));
 		char *t = json_dumps(o, JSON_COMPACT);
 		buf_puts(out, t);
@@ -280,11 +264,11 @@ static void serialize(struct fetchstate *s, const char *output, uint64_t hash,
 		const struct fetchstate_entry *e = &s->e[i];
 		json_t *o = json_object();
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)e->hash);
-		json_object_set_new(o, "url", jstr(e->url));
+		json_object_set_new(o, "url", doc_json_string(e->url));
 		if (e->etag)
-			json_object_set_new(o, "etag", jstr(e->etag));
+			json_object_set_new(o, "etag", doc_json_string(e->etag));
 		if (e->last_modified)
-			json_object_set_new(o, "last_modified", jstr(e->last_modified));
+			json_object_set_new(o, "last_modified", doc_json_string(e->last_modified));
 		json_object_set_new(o, "xxh3", json_string(hex));
 		json_object_set_new(o, "status", json_integer(e->status));
 		json_object_set_new(o, "fetched", json_string(e->fetched));

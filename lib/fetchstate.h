@@ -57,7 +57,6 @@ const struct fetchstate_entry *fetchstate_get(const struct fetchstate *s,
 void fetchstate_put(struct fetchstate *s, const char *url, const char *etag,
 		    const char *last_modified, uint64_t hash, int status,
 		    double when);
-size_t fetchstate_count(const struct fetchstate *s);
 
 /* Write the state atomically now (for standard output). */
 int fetchstate_save(struct fetchstate *s, struct llm_err *e);
@@ -67,9 +66,5 @@ int fetchstate_prepare(struct fetchstate *s, const char *output_path,
 int fetchstate_commit(struct fetchstate *s, struct llm_err *e);
 /* Forget a prepared commit (the output could not be committed). */
 void fetchstate_abandon(struct fetchstate *s);
-
-/* xxh3 of a file's contents after decompression (gzip/zstd recognised as
- * input.h does); -1 if it cannot be read. */
-int fetchstate_file_hash(const char *path, uint64_t *hash);
 
 #endif

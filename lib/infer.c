@@ -55,7 +55,6 @@ void infer_free(struct infer *x)
 }
 
 int infer_len(const struct infer *x) { return x->len; }
-const uint32_t *infer_ids(const struct infer *x) { return x->ids; }
 
 int infer_common(const struct infer *x, const uint32_t *ids, int n)
 {

@@ -39,9 +39,8 @@ struct infer;
 struct infer *infer_new(struct model *m);
 void infer_free(struct infer *x);
 
-/* Tokens in the cache, and their ids. */
+/* Tokens in the cache. */
 int infer_len(const struct infer *x);
-const uint32_t *infer_ids(const struct infer *x);
 /* How many leading tokens of ids[0..n) the cache holds already. */
 int infer_common(const struct infer *x, const uint32_t *ids, int n);
 /* Forget all but the first n cached tokens (a prefix stays valid:

@@ -118,15 +118,24 @@ static int pass(struct lm_model *x, struct lm_request *req, int nreq, int T,
 	return 0;
 }
 
-/* log p(y) from a row of logits (V real of them), in double. */
-static double logprob(const float *lg, int V, uint32_t y)
+/* The largest of a row of logits (V real of them), and in *z the sum of
+ * exp(logit - largest): log-softmax = logit - largest - log(*z), in double. */
+static double softmax_norm(const float *lg, int V, double *z)
 {
-	double mx = lg[0], z = 0;
+	double mx = lg[0], sum = 0;
 	for (int v = 1; v < V; v++)
 		if (lg[v] > mx)
 			mx = lg[v];
 	for (int v = 0; v < V; v++)
-		z += exp((double)lg[v] - mx);
+		sum += exp((double)lg[v] - mx);
+	*z = sum;
+	return mx;
+}
+
+/* log p(y) from a row of logits. */
+static double logprob(const float *lg, int V, uint32_t y)
+{
+	double z, mx = softmax_norm(lg, V, &z);
 	return (double)lg[y] - mx - log(z);
 }
 
@@ -224,12 +233,7 @@ static int next(void *ctx, const uint32_t *ids, int n, float *logp,
 		return -1;
 	int V = x->m->cfg.vocab;
 	/* log-softmax of the row */
-	double mx = lg[0], z = 0;
-	for (int v = 1; v < V; v++)
-		if (lg[v] > mx)
-			mx = lg[v];
-	for (int v = 0; v < V; v++)
-		z += exp(lg[v] - mx);
+	double z, mx = softmax_norm(lg, V, &z);
 	double lz = mx + log(z);
 	for (int v = 0; v < V; v++)
 		logp[v] = (float)(lg[v] - lz);

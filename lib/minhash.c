@@ -1,7 +1,9 @@
 /* minhash.c - MinHash signatures, band keys, sketches; see minhash.h. */
 #include "minhash.h"
 #include "buf.h"
+#include "crng.h"
 #include "utf8.h"
+#include "words.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,10 +17,7 @@
 
 static uint64_t splitmix64(uint64_t *s)
 {
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return crng_mix(*s += CRNG_GOLDEN);
 }
 
 /* x mod p for x < 2^64. */
@@ -82,17 +81,6 @@ static int unspaced(uint32_t cp)
 	       (cp >= 0x20000 && cp <= 0x3134F);	/* CJK ext. B-G */
 }
 
-static uint32_t decode(const unsigned char *s, int len)
-{
-	switch (len) {
-	case 2: return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-	case 3: return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	case 4: return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-		       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-	default: return s[0];
-	}
-}
-
 /* The next token of s[*pos..n): sets *tok and *len, advances *pos.
  * Returns 0 when no token is left. */
 static int next_token(const unsigned char *s, size_t n, size_t *pos,
@@ -114,7 +102,8 @@ static int next_token(const unsigned char *s, size_t n, size_t *pos,
 		int k = utf8_seq_len(s + i, n - i);
 		if (k == 0)
 			k = 1;
-		if (k >= 3 && unspaced(decode(s + i, k))) {
+		size_t at = i;	/* decoded only when k >= 3: a valid sequence */
+		if (k >= 3 && unspaced(words_next_cp(s, n, &at))) {
 			if (i == start)
 				i += (size_t)k;	/* the character alone */
 			break;

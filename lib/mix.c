@@ -1,6 +1,7 @@
 /* mix.c - source mixture plans, document keys, subsampling; see mix.h. */
 #include "mix.h"
 #include "buf.h"
+#include "crng.h"
 #include "err.h"
 
 #include <math.h>
@@ -152,14 +153,6 @@ int mix_plan(struct mix_source *s, size_t n, uint64_t total, int natural,
 	return 0;
 }
 
-/* splitmix64's finaliser: a bijection that spreads every input bit. */
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void mix_doc_keys(const uint32_t *ids, size_t n, uint64_t seed,
 		  uint64_t *split_key, uint64_t *sample_key)
 {
@@ -175,7 +168,7 @@ void mix_doc_keys(const uint32_t *ids, size_t n, uint64_t seed,
 	h = XXH3_128bits(ids, n * sizeof *ids);
 #endif
 	*split_key = h.low64;
-	*sample_key = mix64(h.high64 ^ mix64(seed + 0x9e3779b97f4a7c15ULL));
+	*sample_key = crng_mix(h.high64 ^ crng_mix(seed + CRNG_GOLDEN));
 }
 
 uint32_t mix_cut_fraction(double f)

@@ -221,11 +221,6 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-int pool_threads(const struct pool *p)
-{
-	return p->n;
-}
-
 void pool_for(struct pool *p, long n, long grain, pool_fn fn, void *arg)
 {
 	if (n <= 0)

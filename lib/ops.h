@@ -39,7 +39,6 @@ struct pool;
 /* A pool of `threads` workers, the calling thread being worker 0. */
 struct pool *pool_new(int threads);
 void pool_free(struct pool *p);
-int pool_threads(const struct pool *p);
 
 /* fn(arg, lo, hi, worker) over [0, n) cut into pieces of `grain` items
  * (the last may be shorter); returns when all are done.  Pieces run on

@@ -1,6 +1,7 @@
 /* packer.c - shuffle window, shard cutting and the llm-shard run; see packer.h. */
 #include "packer.h"
 #include "buf.h"
+#include "crng.h"
 #include "err.h"
 #include "output.h"
 #include "tokstream.h"
@@ -30,10 +31,7 @@ static char *join(const char *dir, const char *file)
 /* splitmix64: the generator behind the shuffle window. */
 static uint64_t rng_next(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return crng_mix(*state += CRNG_GOLDEN);
 }
 
 /* A uniform number below n, without modulo bias worth the name. */
@@ -1312,8 +1310,7 @@ static int cat_block(void *ctx, const unsigned char *p, size_t ntok,
 	struct cat_ctx *c = ctx;
 	if (c->n == 0 && ntok > 0) {
 		uint32_t first = c->m->width == 2 ? (uint32_t)(p[0] | p[1] << 8)
-						  : (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-						    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+						  : le_get32(p);
 		/* A stream must open with end-of-text; a split read from the
 		 * middle of a long document would not. */
 		if (first != c->m->eot) {

@@ -6,6 +6,7 @@
 #include "pii.h"
 #include "pii_check.h"
 #include "utf8.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,15 +99,6 @@ void pii_normalize(int type, const char *s, size_t n, struct buf *out)
 	buf_append(out, s, n);
 }
 
-/* Characters (code points) in valid UTF-8: bytes that are not 10xxxxxx. */
-static size_t chars(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return k;
-}
-
 static void replace(const struct pii_rewrite *r, const struct pii *p,
 		    const char *s, size_t n, int type, struct buf *out,
 		    struct buf *tmp)
@@ -117,7 +109,7 @@ static void replace(const struct pii_rewrite *r, const struct pii *p,
 		buf_printf(out, "<%s>", name);
 		return;
 	case PII_MASK:
-		for (size_t k = chars(s, n); k > 0; k--)
+		for (size_t k = words_count_cp(s, n); k > 0; k--)
 			buf_append(out, r->mask, r->mask_len);
 		return;
 	case PII_HASH: {

@@ -230,6 +230,28 @@ static size_t contraction(const unsigned char *s, size_t n, size_t i, int fold)
 	return 0;
 }
 
+/* \p{N}{1,3} from the digit at s[i]: its end, or 0 when a non-ASCII
+ * character would decide. */
+static size_t digits3(const unsigned char *s, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	while (j < i + 3 && cls_at(s, n, j) == C_N)
+		j++;
+	return j < i + 3 && cls_at(s, n, j) < 0 ? 0 : j;
+}
+
+/* [^\s\p{L}\p{N}]+ from `from`, then the [\r\n]* (cl100k) or [\r\n/]*
+ * (o200k, slash set) after it: the end, or 0 when a non-ASCII character
+ * would decide. */
+static size_t punct_run(const unsigned char *s, size_t n, size_t from, int slash)
+{
+	size_t j = run(s, n, from, C_P);
+	while (j && j < n &&
+	       (s[j] == '\r' || s[j] == '\n' || (slash && s[j] == '/')))
+		j++;
+	return j;
+}
+
 /* '(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s */
 static size_t fast_gpt2(const unsigned char *s, size_t n, size_t i)
 {
@@ -275,20 +297,12 @@ static size_t fast_cl100k(const unsigned char *s, size_t n, size_t i)
 		if (d & C_L)
 			return run(s, n, i + 1, C_L);
 	}
-	if (c & C_N) {
-		size_t j = i + 1;
-		while (j < i + 3 && cls_at(s, n, j) == C_N)
-			j++;
-		return j < i + 3 && cls_at(s, n, j) < 0 ? 0 : j;
-	}
+	if (c & C_N)
+		return digits3(s, n, i);
 	if (s[i] == ' ' && d < 0)
 		return 0;
-	if ((c & C_P) || (s[i] == ' ' && d > 0 && (d & C_P))) {
-		size_t j = run(s, n, c & C_P ? i : i + 1, C_P);
-		while (j && j < n && (s[j] == '\r' || s[j] == '\n'))
-			j++;
-		return j;
-	}
+	if ((c & C_P) || (s[i] == ' ' && d > 0 && (d & C_P)))
+		return punct_run(s, n, c & C_P ? i : i + 1, 0);
 	return space_run(s, n, i, 1, 1);
 }
 
@@ -332,21 +346,23 @@ static size_t fast_o200k(const unsigned char *s, size_t n, size_t i)
 			return 0;
 		return o200k_suffix(s, n, j);
 	}
-	if (c & C_N) {
-		size_t j = i + 1;
-		while (j < i + 3 && cls_at(s, n, j) == C_N)
-			j++;
-		return j < i + 3 && cls_at(s, n, j) < 0 ? 0 : j;
-	}
+	if (c & C_N)
+		return digits3(s, n, i);
 	if (s[i] == ' ' && d < 0)
 		return 0;
-	if ((c & C_P) || (s[i] == ' ' && d > 0 && (d & C_P))) {
-		size_t j = run(s, n, c & C_P ? i : i + 1, C_P);
-		while (j && j < n && (s[j] == '\r' || s[j] == '\n' || s[j] == '/'))
-			j++;
-		return j;
-	}
+	if ((c & C_P) || (s[i] == ' ' && d > 0 && (d & C_P)))
+		return punct_run(s, n, c & C_P ? i : i + 1, 1);
 	return space_run(s, n, i, 0, 1);
+}
+
+/* The ASCII fast path of p's built-in pattern, NULL for a pattern of
+ * the user's. */
+static fast_fn *builtin_fast(const struct pretok *p)
+{
+	if (!p->builtin)
+		return NULL;
+	return strcmp(p->pattern, "gpt2") == 0 ? fast_gpt2 :
+	       strcmp(p->pattern, "cl100k") == 0 ? fast_cl100k : fast_o200k;
 }
 
 const char *pretok_builtin(const char *name)
@@ -485,9 +501,7 @@ struct pretok *pretok_new(const char *pattern, struct llm_err *e)
 	}
 	/* Without JIT PCRE2 still works, three to five times slower. */
 	p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
-	if (p->builtin)
-		p->fast = strcmp(pattern, "gpt2") == 0 ? fast_gpt2 :
-			  strcmp(pattern, "cl100k") == 0 ? fast_cl100k : fast_o200k;
+	p->fast = builtin_fast(p);
 	return p;
 }
 
@@ -681,8 +695,5 @@ int pretok_iter_next(struct pretok_iter *it, size_t *off, size_t *len)
 
 void pretok_no_fast_path(struct pretok *p, int off)
 {
-	p->fast = NULL;
-	if (!off && p->builtin)
-		p->fast = strcmp(p->pattern, "gpt2") == 0 ? fast_gpt2 :
-			  strcmp(p->pattern, "cl100k") == 0 ? fast_cl100k : fast_o200k;
+	p->fast = off ? NULL : builtin_fast(p);
 }

@@ -2,6 +2,7 @@
 #include "warc.h"
 #include "buf.h"
 #include "err.h"
+#include "output.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -939,6 +940,16 @@ static int dechunk(const char *p, size_t n, struct buf *out)
 	}
 }
 
+/* Room for the decoder's next output in out, at most up to max bytes in
+ * all (the caller has checked out->len < max); one byte is kept for the
+ * closing NUL. */
+static size_t out_room(struct buf *out, size_t max)
+{
+	buf_reserve(out, 64 * 1024);
+	size_t room = out->cap - out->len - 1;
+	return room < max - out->len ? room : max - out->len;
+}
+
 static int inflate_body(const char *p, size_t n, int window, size_t max,
 			struct buf *out, int *cut, const char **why)
 {
@@ -956,10 +967,7 @@ static int inflate_body(const char *p, size_t n, int window, size_t max,
 			*cut = 1;
 			break;
 		}
-		buf_reserve(out, 64 * 1024);
-		size_t room = out->cap - out->len - 1;
-		if (room > max - out->len)
-			room = max - out->len;
+		size_t room = out_room(out, max);
 		z.next_out = (unsigned char *)out->p + out->len;
 		z.avail_out = (uInt)room;
 		zr = inflate(&z, Z_NO_FLUSH);
@@ -993,10 +1001,7 @@ static int zstd_body(const char *p, size_t n, size_t max, struct buf *out,
 			*cut = 1;
 			break;
 		}
-		buf_reserve(out, 64 * 1024);
-		size_t room = out->cap - out->len - 1;
-		if (room > max - out->len)
-			room = max - out->len;
+		size_t room = out_room(out, max);
 		ZSTD_outBuffer o = {out->p + out->len, room, 0};
 		r = ZSTD_decompressStream(d, &o, &in);
 		out->len += o.pos;
@@ -1016,6 +1021,22 @@ static int zstd_body(const char *p, size_t n, size_t max, struct buf *out,
 	out->p[out->len] = '\0';
 	ZSTD_freeDCtx(d);
 	return 0;
+}
+
+int http_text_type(const char *ct)
+{
+	char mt[64];
+	size_t k = 0;
+	while (ct && (*ct == ' ' || *ct == '\t'))
+		ct++;
+	while (ct && *ct && *ct != ';' && *ct != ' ' && k + 1 < sizeof mt)
+		mt[k++] = (char)tolower((unsigned char)*ct++);
+	mt[k] = '\0';
+	if (strcmp(mt, "text/html") == 0 || strcmp(mt, "application/xhtml+xml") == 0)
+		return 1;
+	if (strcmp(mt, "text/plain") == 0)
+		return 0;
+	return k ? -1 : -2;
 }
 
 int http_decode_body(const char *coding, const char *p, size_t n, size_t max,
@@ -1298,27 +1319,13 @@ static void new_record_id(char out[48])
 		 u[11], u[12], u[13], u[14], u[15]);
 }
 
+/* The file itself goes through output.h: temporary name, fsync, rename. */
 struct warc_writer {
-	char *path, *tmp;
-	int fd;
+	struct output *out;
 	char info_id[48];
 	z_stream z;
 	struct buf rec, gz;
 };
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
 
 /* Compress w->rec as one gzip member and write it. */
 static int put_member(struct warc_writer *w, struct llm_err *e)
@@ -1331,11 +1338,10 @@ static int put_member(struct warc_writer *w, struct llm_err *e)
 	w->z.next_out = (unsigned char *)w->gz.p;
 	w->z.avail_out = (uInt)(w->gz.cap - 1);
 	if (deflate(&w->z, Z_FINISH) != Z_STREAM_END)
-		return llm_err_set(e, "%s: gzip compression failed", w->path);
+		return llm_err_set(e, "%s: gzip compression failed",
+				   output_name(w->out));
 	w->gz.len = (size_t)((char *)w->z.next_out - w->gz.p);
-	if (write_all(w->fd, w->gz.p, w->gz.len) < 0)
-		return llm_err_set(e, "%s: write: %s", w->path, strerror(errno));
-	return 0;
+	return output_write(w->out, w->gz.p, w->gz.len, e);
 }
 
 /* The record head: WARC/1.1 line, the given fields, Content-Length. */
@@ -1350,22 +1356,11 @@ static void begin_record(struct warc_writer *w, const char *type, const char *id
 struct warc_writer *warc_writer_open(const char *path, const char *software,
 				     struct llm_err *e)
 {
-	struct warc_writer *w = xcalloc(1, sizeof *w);
-	w->path = xstrdup(path);
-	char *d = xstrdup(path), *b = xstrdup(path);
-	struct buf t = {0};
-	buf_printf(&t, "%s/.%s.tmp.%ld", dirname(d), basename(b), (long)getpid());
-	w->tmp = t.p;
-	free(d);
-	free(b);
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		llm_err_set(e, "%s: %s", w->tmp, strerror(errno));
-		free(w->tmp);
-		free(w->path);
-		free(w);
+	struct output *out = output_open(path, 0, e);
+	if (!out)
 		return NULL;
-	}
+	struct warc_writer *w = xcalloc(1, sizeof *w);
+	w->out = out;
 	/* windowBits 15 + 16: a gzip wrapper around each member. */
 	deflateInit2(&w->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 
@@ -1443,23 +1438,12 @@ static void writer_free(struct warc_writer *w)
 	deflateEnd(&w->z);
 	buf_free(&w->rec);
 	buf_free(&w->gz);
-	free(w->tmp);
-	free(w->path);
 	free(w);
 }
 
 int warc_writer_close(struct warc_writer *w, struct llm_err *e)
 {
-	int rc = 0;
-	if (fsync(w->fd) < 0) {
-		rc = llm_err_set(e, "%s: fsync: %s", w->tmp, strerror(errno));
-	}
-	if (close(w->fd) < 0 && rc == 0)
-		rc = llm_err_set(e, "%s: close: %s", w->tmp, strerror(errno));
-	if (rc == 0 && rename(w->tmp, w->path) < 0)
-		rc = llm_err_set(e, "%s: rename: %s", w->path, strerror(errno));
-	if (rc < 0)
-		unlink(w->tmp);
+	int rc = output_commit(w->out, e);
 	writer_free(w);
 	return rc;
 }
@@ -1468,7 +1452,6 @@ void warc_writer_abort(struct warc_writer *w)
 {
 	if (!w)
 		return;
-	close(w->fd);
-	unlink(w->tmp);
+	output_abort(w->out);
 	writer_free(w);
 }

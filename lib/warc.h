@@ -30,8 +30,10 @@
  * Crawl do: a warcinfo record first, then one response record per fetch,
  * each compressed as its own gzip member so that any record can be read
  * by seeking to its offset.  Blocks carry WARC-Block-Digest and
- * WARC-Payload-Digest (SHA-1, base32).  The file is written under a
- * temporary name and renamed by warc_writer_close().
+ * WARC-Payload-Digest (SHA-1, base32).  The file goes through output.h:
+ * written under a temporary name and renamed by warc_writer_close() ("-"
+ * is standard output; a name ending in .zst gets output.h's zstd frame
+ * around the gzip members, so name archives .warc.gz).
  */
 #ifndef LLM_WARC_H
 #define LLM_WARC_H
@@ -123,6 +125,11 @@ int http_parse(const char *block, size_t n, size_t max,
 /* Header value by case-insensitive name, or NULL. */
 const char *http_header(const struct http_response *h, const char *name);
 void http_free(struct http_response *h);
+
+/* What a Content-Type value says of the body: 1 HTML (text/html,
+ * application/xhtml+xml), 0 plain text, -1 another media type, -2 no media
+ * type at all (NULL or blank).  Parameters and case are ignored. */
+int http_text_type(const char *content_type);
 
 /* Undo a Content-Encoding (gzip, x-gzip, deflate, zstd; identity and "" do
  * nothing): appends the decoded bytes to out.  At most max bytes are kept

@@ -200,6 +200,22 @@ static void test_signature(void **state)
 	buf_free(&b);
 }
 
+/* The option names parse back to the enum values the signature names. */
+static void test_parse_names(void **state)
+{
+	(void)state;
+	assert_int_equal(bleu_tok_parse("13a"), BLEU_TOK_13A);
+	assert_int_equal(bleu_tok_parse("intl"), BLEU_TOK_INTL);
+	assert_int_equal(bleu_tok_parse("char"), BLEU_TOK_CHAR);
+	assert_int_equal(bleu_tok_parse("none"), BLEU_TOK_NONE);
+	assert_int_equal(bleu_tok_parse("13A"), -1);
+	assert_int_equal(bleu_smooth_parse("exp"), BLEU_SMOOTH_EXP);
+	assert_int_equal(bleu_smooth_parse("floor"), BLEU_SMOOTH_FLOOR);
+	assert_int_equal(bleu_smooth_parse("add-k"), BLEU_SMOOTH_ADDK);
+	assert_int_equal(bleu_smooth_parse("none"), BLEU_SMOOTH_NONE);
+	assert_int_equal(bleu_smooth_parse(""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_compute),
 		cmocka_unit_test(test_signature),
+		cmocka_unit_test(test_parse_names),
 	};
 	return cmocka_run_group_tests_name("bleu", tests, NULL, NULL);
 }

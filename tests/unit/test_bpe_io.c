@@ -18,42 +18,14 @@
 #include "err.h"
 #include "input.h"
 
+#include "bpe_fixture.h"
+
 static char dir[] = "/tmp/llm-test-bpe-io-XXXXXX";
 
 static char *path_in(const char *name)
 {
 	struct buf b = {0};
 	buf_printf(&b, "%s/%s", dir, name);
-	return b.p;
-}
-
-static char *data_path(const char *rel)
-{
-	const char *shared = getenv("LLM_SHARED");
-	struct buf b = {0};
-	buf_printf(&b, "%s/data/%s", shared ? shared : "../shared", rel);
-	return b.p;
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-	struct llm_err e;
-	struct input *in = input_open(path, &e);
-	if (!in)
-		fail_msg("%s", e.msg);
-	struct buf b = {0};
-	for (;;) {
-		buf_reserve(&b, 1 << 20);
-		ssize_t k = input_read(in, b.p + b.len, b.cap - b.len - 1, &e);
-		assert_true(k >= 0);
-		if (k == 0)
-			break;
-		b.len += (size_t)k;
-	}
-	input_close(in);
-	buf_reserve(&b, 1);
-	b.p[b.len] = '\0';
-	*n = b.len;
 	return b.p;
 }
 

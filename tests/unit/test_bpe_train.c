@@ -18,35 +18,7 @@
 #include "input.h"
 #include "pretok.h"
 
-static char *data_path(const char *rel)
-{
-	const char *shared = getenv("LLM_SHARED");
-	struct buf b = {0};
-	buf_printf(&b, "%s/data/%s", shared ? shared : "../shared", rel);
-	return b.p;
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-	struct llm_err e;
-	struct input *in = input_open(path, &e);
-	if (!in)
-		fail_msg("%s", e.msg);
-	struct buf b = {0};
-	for (;;) {
-		buf_reserve(&b, 1 << 20);
-		ssize_t k = input_read(in, b.p + b.len, b.cap - b.len - 1, &e);
-		assert_true(k >= 0);
-		if (k == 0)
-			break;
-		b.len += (size_t)k;
-	}
-	input_close(in);
-	buf_reserve(&b, 1);
-	b.p[b.len] = '\0';
-	*n = b.len;
-	return b.p;
-}
+#include "bpe_fixture.h"
 
 /* The printable (GPT-2 alphabet) spelling of token id. */
 static void spell(const struct bpe *m, uint32_t id, struct buf *out)

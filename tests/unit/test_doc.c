@@ -150,6 +150,19 @@ static void test_new_document(void **state)
 	doc_free(&r);
 }
 
+static void test_json_string_any_bytes(void **state)
+{
+	(void)state;
+	json_t *j = doc_json_string("caf\xc3\xa9");
+	assert_string_equal(json_string_value(j), "caf\xc3\xa9");
+	json_decref(j);
+	/* A Latin-1 byte is not UTF-8: replaced, the rest kept. */
+	j = doc_json_string("W/\"caf\xe9\"");
+	assert_non_null(j);
+	assert_string_equal(json_string_value(j), "W/\"caf\xef\xbf\xbd\"");
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_annotate_new_metadata),
 		cmocka_unit_test(test_annotate_merges),
 		cmocka_unit_test(test_new_document),
+		cmocka_unit_test(test_json_string_any_bytes),
 	};
 	return cmocka_run_group_tests_name("doc", tests, NULL, NULL);
 }

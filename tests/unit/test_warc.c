@@ -284,6 +284,19 @@ static void test_arc(void **state)
 	buf_free(&a);
 }
 
+static void test_text_type(void **state)
+{
+	(void)state;
+	assert_int_equal(http_text_type("text/html"), 1);
+	assert_int_equal(http_text_type(" Text/HTML; charset=utf-8"), 1);
+	assert_int_equal(http_text_type("application/xhtml+xml"), 1);
+	assert_int_equal(http_text_type("text/plain;charset=latin1"), 0);
+	assert_int_equal(http_text_type("image/png"), -1);
+	assert_int_equal(http_text_type("text/htmlx"), -1);
+	assert_int_equal(http_text_type(""), -2);
+	assert_int_equal(http_text_type(NULL), -2);
+}
+
 static void test_http(void **state)
 {
 	(void)state;
@@ -433,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_bad_gzip),
 		cmocka_unit_test(test_arc),
+		cmocka_unit_test(test_text_type),
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_writer_round_trip),
 	};
