@@ -73,7 +73,9 @@ static void close_out(const struct cli *c, struct output *o)
 static void save(const struct cli *c, const char *path, json_t *j, size_t flags)
 {
 	struct llm_err e;
-	if (json_save(path, j, flags, &e) < 0)
+	int rc = output_json(path, j, flags, &e);
+	json_decref(j);
+	if (rc < 0)
 		cli_fatal(c, "%s", e.msg);
 }
 

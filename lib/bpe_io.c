@@ -65,13 +65,6 @@ static char *beside(const char *path, const char *name)
 	return b.p;
 }
 
-static char *join(const char *dir, const char *name)
-{
-	struct buf b = {0};
-	buf_printf(&b, "%s/%s", dir, name);
-	return b.p;
-}
-
 /* ---- GPT-2's byte alphabet ---- */
 
 /*
@@ -853,8 +846,8 @@ static struct bpe *load_gpt2_beside(const char *path, int is_enc,
 static struct bpe *load_one(const char *path, struct llm_err *e)
 {
 	if (is_dir(path)) {
-		char *enc = join(path, "encoder.json"), *voc = join(path, "vocab.bpe");
-		char *hf = join(path, "tokenizer.json");
+		char *enc = path_join(path, "encoder.json"), *voc = path_join(path, "vocab.bpe");
+		char *hf = path_join(path, "tokenizer.json");
 		struct bpe *m;
 		if (exists(enc) && exists(voc))
 			m = load_gpt2(enc, voc, e);
@@ -968,18 +961,6 @@ static int special_text_ok(const struct bpe *m, uint32_t id, struct llm_err *e)
 	return 0;
 }
 
-static int write_json(const char *path, json_t *j, size_t flags, struct llm_err *e)
-{
-	char *s = json_dumps(j, flags | JSON_PRESERVE_ORDER);
-	struct buf b = {0};
-	buf_puts(&b, s);
-	buf_putc(&b, '\n');
-	free(s);
-	int rc = atomic_write_file(path, b.p, b.len, e);
-	buf_free(&b);
-	return rc;
-}
-
 int bpe_export_gpt2(const struct bpe *m, const char *dir, struct llm_err *e)
 {
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
@@ -1006,8 +987,8 @@ int bpe_export_gpt2(const struct bpe *m, const char *dir, struct llm_err *e)
 		buf_putc(&t, '\n');
 	}
 	free(v);
-	char *ep = join(dir, "encoder.json"), *vp = join(dir, "vocab.bpe");
-	rc = write_json(ep, enc, JSON_COMPACT, e);
+	char *ep = path_join(dir, "encoder.json"), *vp = path_join(dir, "vocab.bpe");
+	rc = output_json(ep, enc, JSON_COMPACT | JSON_PRESERVE_ORDER, e);
 	if (rc == 0)
 		rc = atomic_write_file(vp, t.p, t.len, e);
 	free(ep);
@@ -1053,7 +1034,7 @@ int bpe_export_tiktoken(const struct bpe *m, const char *path, struct llm_err *e
 	if (rc == 0)
 		rc = atomic_write_file(path, t.p, t.len, e);
 	if (rc == 0)
-		rc = write_json(sp_path, side, JSON_INDENT(2), e);
+		rc = output_json(sp_path, side, JSON_INDENT(2) | JSON_PRESERVE_ORDER, e);
 	free(sp_path);
 	json_decref(side);
 	buf_free(&t);
@@ -1133,7 +1114,7 @@ int bpe_export_hf(const struct bpe *m, const char *path, struct llm_err *e)
 		"normalizer", "pre_tokenizer", hf_pre_tokenizer(m), "post_processor",
 		"decoder", "type", "ByteLevel", "add_prefix_space", 1, "trim_offsets", 1, "use_regex", 1,
 		"model", model);
-	rc = write_json(path, j, JSON_INDENT(2), e);
+	rc = output_json(path, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER, e);
 	json_decref(j);
 	buf_free(&s);
 	buf_free(&t);

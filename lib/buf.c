@@ -107,3 +107,10 @@ void buf_free(struct buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+char *path_join(const char *dir, const char *file)
+{
+	struct buf b = {0};
+	buf_printf(&b, "%s/%s", dir, file);
+	return b.p;
+}

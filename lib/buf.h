@@ -36,4 +36,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* "dir/file" as a new string (free() it); a slash is always put between,
+ * even when dir already ends in one. */
+char *path_join(const char *dir, const char *file);
+
 #endif

@@ -7,7 +7,6 @@
 #include "rng.h"
 #include "utf8.h"
 
-#include <bzlib.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -20,80 +19,12 @@
 
 /* ---- files ---- */
 
-static int bunzip(const char *path, const struct buf *in, struct buf *out,
-		  struct llm_err *e)
-{
-	bz_stream z;
-	memset(&z, 0, sizeof z);
-	if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-		return llm_err_set(e, "%s: bzip2: cannot initialise", path);
-	z.next_in = in->p;
-	z.avail_in = (unsigned)in->len;
-	int rc;
-	do {
-		buf_reserve(out, 1 << 20);
-		z.next_out = out->p + out->len;
-		z.avail_out = (unsigned)(out->cap - out->len - 1);
-		rc = BZ2_bzDecompress(&z);
-		out->len = (size_t)(z.next_out - out->p);
-		/* Concatenated streams (pbzip2) go on after each end. */
-		if (rc == BZ_STREAM_END && z.avail_in > 0) {
-			char *next = z.next_in;
-			unsigned left = z.avail_in;
-			BZ2_bzDecompressEnd(&z);
-			memset(&z, 0, sizeof z);
-			BZ2_bzDecompressInit(&z, 0, 0);
-			z.next_in = next;
-			z.avail_in = left;
-			rc = BZ_OK;
-		}
-	} while (rc == BZ_OK && (z.avail_in > 0 || z.avail_out == 0));
-	BZ2_bzDecompressEnd(&z);
-	buf_append(out, "", 0);
-	if (rc != BZ_STREAM_END)
-		return llm_err_set(e, "%s: bzip2 data is %s", path,
-				   rc == BZ_OK ? "truncated" : "corrupt");
-	return 0;
-}
-
-int file_read_all(const char *path, struct buf *out, struct llm_err *e)
-{
-	struct input *in = input_open(path, e);
-	if (!in)
-		return -1;
-	struct buf raw = {0};
-	for (;;) {
-		buf_reserve(&raw, 1 << 20);
-		ssize_t n = input_read(in, raw.p + raw.len, 1 << 20, e);
-		if (n < 0) {
-			input_close(in);
-			buf_free(&raw);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		raw.len += (size_t)n;
-	}
-	buf_append(&raw, "", 0);
-	input_close(in);
-	int rc = 0;
-	if (raw.len >= 4 && memcmp(raw.p, "BZh", 3) == 0 && raw.p[3] >= '1' &&
-	    raw.p[3] <= '9') {
-		rc = bunzip(path, &raw, out, e);
-		buf_free(&raw);
-	} else {
-		buf_free(out);
-		*out = raw;
-	}
-	return rc;
-}
-
 int lines_read(struct lines *l, const char *path, enum lines_mode mode,
 	       struct llm_err *e)
 {
 	memset(l, 0, sizeof *l);
 	struct buf all = {0};
-	if (file_read_all(path, &all, e) < 0)
+	if (input_read_all(path, &all, e) < 0)
 		return -1;
 	const char *name = path && strcmp(path, "-") ? path : "<stdin>";
 	for (size_t i = 0; i < all.len;) {
@@ -191,19 +122,6 @@ int jsonl_write(struct output *out, json_t *v, struct llm_err *e)
 	json_decref(v);
 	if (r < 0)
 		output_abort(out);
-	return r;
-}
-
-int json_save(const char *path, json_t *j, size_t flags, struct llm_err *e)
-{
-	char *txt = json_dumps(j, flags);
-	struct buf b = {0};
-	buf_puts(&b, txt);
-	buf_putc(&b, '\n');
-	free(txt);
-	json_decref(j);
-	int r = atomic_write_file(path, b.p, b.len, e);
-	buf_free(&b);
 	return r;
 }
 
@@ -566,7 +484,7 @@ static int load_mmlu_csv(struct mc_task *t, const char *path, int subject,
 			 const char *name, struct llm_err *e)
 {
 	struct buf all = {0}, f = {0};
-	if (file_read_all(path, &all, e) < 0)
+	if (input_read_all(path, &all, e) < 0)
 		return -1;
 	size_t bad = utf8_check(all.p, all.len);
 	if (bad < all.len) {

@@ -78,9 +78,6 @@ static inline const char *lines_at(const struct lines *l, size_t i)
 }
 void lines_free(struct lines *l);
 
-/* Read a whole file, decompressing gzip, zstd or bzip2 (by content). */
-int file_read_all(const char *path, struct buf *out, struct llm_err *e);
-
 /* Read one RFC 4180 CSV record of s (quoted fields, "" inside quotes,
  * newlines inside quotes) at *pos: its fields NUL-separated in f, their
  * offsets in *st (grown as needed, *cap entries), a '\r' before the
@@ -108,9 +105,7 @@ void jsonl_free(json_t **v, size_t n);
  * write error out is aborted (and freed) and -1 returned with e set. */
 int jsonl_write(struct output *out, json_t *v, struct llm_err *e);
 
-/* Write j (dropping the reference) and a newline as the file path,
- * atomically, dumped with the given jansson flags. */
-int json_save(const char *path, json_t *j, size_t flags, struct llm_err *e);
+/* The jansson flags of llm-eval's JSON files (output_json()). */
 #define JSON_FILE (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
 /* ---- multiple-choice tasks ---- */

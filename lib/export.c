@@ -158,14 +158,8 @@ static int write_config(const char *path, const struct model_config *c,
 		"bos_token_id", (int)eot, "eos_token_id", (int)eot,
 		"tie_word_embeddings", 1);
 	json_object_set_new(j, "torch_dtype", json_string("float32"));
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+	int rc = output_json(path, j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9), e);
 	json_decref(j);
-	struct buf b = {0};
-	buf_puts(&b, s);
-	buf_putc(&b, '\n');
-	free(s);
-	int rc = atomic_write_file(path, b.p, b.len, e);
-	buf_free(&b);
 	return rc;
 }
 

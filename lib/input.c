@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "err.h"
 
+#include <bzlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -295,4 +296,72 @@ int input_line(struct input *in, const char **line, size_t *len,
 		if (n == 0)
 			in->eof = 1;
 	}
+}
+
+static int bunzip(const char *path, const struct buf *in, struct buf *out,
+		  struct llm_err *e)
+{
+	bz_stream z;
+	memset(&z, 0, sizeof z);
+	if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
+		return llm_err_set(e, "%s: bzip2: cannot initialise", path);
+	z.next_in = in->p;
+	z.avail_in = (unsigned)in->len;
+	int rc;
+	do {
+		buf_reserve(out, 1 << 20);
+		z.next_out = out->p + out->len;
+		z.avail_out = (unsigned)(out->cap - out->len - 1);
+		rc = BZ2_bzDecompress(&z);
+		out->len = (size_t)(z.next_out - out->p);
+		/* Concatenated streams (pbzip2) go on after each end. */
+		if (rc == BZ_STREAM_END && z.avail_in > 0) {
+			char *next = z.next_in;
+			unsigned left = z.avail_in;
+			BZ2_bzDecompressEnd(&z);
+			memset(&z, 0, sizeof z);
+			BZ2_bzDecompressInit(&z, 0, 0);
+			z.next_in = next;
+			z.avail_in = left;
+			rc = BZ_OK;
+		}
+	} while (rc == BZ_OK && (z.avail_in > 0 || z.avail_out == 0));
+	BZ2_bzDecompressEnd(&z);
+	buf_append(out, "", 0);
+	if (rc != BZ_STREAM_END)
+		return llm_err_set(e, "%s: bzip2 data is %s", path,
+				   rc == BZ_OK ? "truncated" : "corrupt");
+	return 0;
+}
+
+int input_read_all(const char *path, struct buf *out, struct llm_err *e)
+{
+	struct input *in = input_open(path, e);
+	if (!in)
+		return -1;
+	struct buf raw = {0};
+	for (;;) {
+		buf_reserve(&raw, 1 << 20);
+		ssize_t n = input_read(in, raw.p + raw.len, 1 << 20, e);
+		if (n < 0) {
+			input_close(in);
+			buf_free(&raw);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		raw.len += (size_t)n;
+	}
+	buf_append(&raw, "", 0);
+	input_close(in);
+	int rc = 0;
+	if (raw.len >= 4 && memcmp(raw.p, "BZh", 3) == 0 && raw.p[3] >= '1' &&
+	    raw.p[3] <= '9') {
+		rc = bunzip(path, &raw, out, e);
+		buf_free(&raw);
+	} else {
+		buf_free(out);
+		*out = raw;
+	}
+	return rc;
 }

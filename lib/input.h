@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
 struct llm_err;
 struct input;
 
@@ -44,6 +45,12 @@ uint64_t input_lineno(const struct input *in);
 /* Read up to n decompressed bytes.  Returns the count, 0 at the end, -1 on
  * error.  Do not mix with input_line on the same input. */
 ssize_t input_read(struct input *in, void *dst, size_t n, struct llm_err *e);
+
+/* Read the whole of path (NULL or "-": stdin) into out, which must be
+ * empty: decompressed from gzip or zstd as input_read() does, and from
+ * bzip2 too (recognised by its "BZh1".."BZh9" magic).  out is
+ * NUL-terminated (not counted in out->len).  Returns 0, or -1 with e set. */
+int input_read_all(const char *path, struct buf *out, struct llm_err *e);
 
 /* Bytes consumed from the underlying file (compressed), for progress. */
 uint64_t input_raw_bytes(const struct input *in);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,4 +209,17 @@ int atomic_write_file(const char *path, const void *p, size_t n,
 		return -1;
 	}
 	return output_commit(o, e);
+}
+
+int output_json(const char *path, const json_t *j, size_t flags,
+		struct llm_err *e)
+{
+	char *txt = json_dumps(j, flags);
+	struct buf b = {0};
+	buf_puts(&b, txt);
+	buf_putc(&b, '\n');
+	free(txt);
+	int r = atomic_write_file(path, b.p, b.len, e);
+	buf_free(&b);
+	return r;
 }

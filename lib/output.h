@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+struct json_t;
 struct llm_err;
 struct output;
 
@@ -31,5 +32,11 @@ void output_abort(struct output *o);
 /* Write n bytes to path atomically, in one call. */
 int atomic_write_file(const char *path, const void *p, size_t n,
 		      struct llm_err *e);
+
+/* Write j, dumped with the given jansson flags, and a newline as the file
+ * path, atomically (atomic_write_file()).  j is not consumed.  Returns 0,
+ * or -1 with e set. */
+int output_json(const char *path, const struct json_t *j, size_t flags,
+		struct llm_err *e);
 
 #endif

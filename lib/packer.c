@@ -21,13 +21,6 @@
 
 #define WRITE_BUF (1 << 20)
 
-static char *join(const char *dir, const char *file)
-{
-	struct buf b = {0};
-	buf_printf(&b, "%s/%s", dir, file);
-	return b.p;
-}
-
 /* splitmix64: the generator behind the shuffle window. */
 static uint64_t rng_next(uint64_t *state)
 {
@@ -101,7 +94,7 @@ static struct swriter *sw_open(const char *dir, const char *file,
 			       unsigned width, struct llm_err *e)
 {
 	struct swriter *w = xcalloc(1, sizeof *w);
-	w->path = join(dir, file);
+	w->path = path_join(dir, file);
 	struct buf t = {0};
 	buf_printf(&t, "%s/.%s.tmp.%ld", dir, file, (long)getpid());
 	w->tmp = t.p;
@@ -141,14 +134,10 @@ static int sw_put(struct swriter *w, const uint32_t *restrict ids, size_t n,
 		if (w->width == 2) {
 			size_t i = 0;
 			for (; i + 64 <= k; i += 64)	/* fixed blocks vectorise */
-				for (size_t j = i; j < i + 64; j++) {
-					p[2 * j] = (unsigned char)ids[j];
-					p[2 * j + 1] = (unsigned char)(ids[j] >> 8);
-				}
-			for (; i < k; i++) {
-				p[2 * i] = (unsigned char)ids[i];
-				p[2 * i + 1] = (unsigned char)(ids[i] >> 8);
-			}
+				for (size_t j = i; j < i + 64; j++)
+					le_put16(p + 2 * j, (uint16_t)ids[j]);
+			for (; i < k; i++)
+				le_put16(p + 2 * i, (uint16_t)ids[i]);
 		} else {
 			for (size_t i = 0; i < k; i++)
 				le_put32(p + 4 * i, ids[i]);
@@ -421,7 +410,7 @@ void packer_discard(struct packer *p)
 	sw_abort(p->w);
 	p->w = NULL;
 	for (size_t i = 0; i < p->nshards; i++) {
-		char *path = join(p->o.dir, p->shards[i].file);
+		char *path = path_join(p->o.dir, p->shards[i].file);
 		unlink(path);
 		free(path);
 	}
@@ -526,7 +515,7 @@ static unsigned remove_stale(const char *dir, const struct manifest *m)
 	while ((de = readdir(d)) != NULL) {
 		if (!is_our_temp(de->d_name) && !is_orphan(de->d_name, m))
 			continue;
-		char *path = join(dir, de->d_name);
+		char *path = path_join(dir, de->d_name);
 		n += unlink(path) == 0;
 		free(path);
 	}
@@ -1006,7 +995,7 @@ static int prepare_manifest(struct run *run, struct manifest *m,
 			    struct llm_err *e)
 {
 	const struct pack_config *c = run->cfg;
-	char *path = join(c->dir, MANIFEST_NAME);
+	char *path = path_join(c->dir, MANIFEST_NAME);
 	int exists = access(path, F_OK) == 0, rc = 0;
 	memset(m, 0, sizeof *m);
 	run->manifest_path = path;
@@ -1111,7 +1100,7 @@ int pack_run(const struct pack_config *cfg, struct pack_report *r,
 /* manifest_load, with a plainer word for a folder that has none. */
 static int load(const char *dir, struct manifest *m, struct llm_err *e)
 {
-	char *path = join(dir, MANIFEST_NAME);
+	char *path = path_join(dir, MANIFEST_NAME);
 	int missing = access(path, F_OK) < 0 && errno == ENOENT;
 	free(path);
 	if (missing) {
@@ -1309,8 +1298,7 @@ static int cat_block(void *ctx, const unsigned char *p, size_t ntok,
 {
 	struct cat_ctx *c = ctx;
 	if (c->n == 0 && ntok > 0) {
-		uint32_t first = c->m->width == 2 ? (uint32_t)(p[0] | p[1] << 8)
-						  : le_get32(p);
+		uint32_t first = c->m->width == 2 ? le_get16(p) : le_get32(p);
 		/* A stream must open with end-of-text; a split read from the
 		 * middle of a long document would not. */
 		if (first != c->m->eot) {

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "err.h"
 #include "evaltask.h"
+#include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -495,7 +496,7 @@ int review_import(const char *path, struct review_summary *s,
 {
 	memset(s, 0, sizeof *s);
 	struct buf all = {0}, f = {0};
-	if (file_read_all(path, &all, e) < 0)
+	if (input_read_all(path, &all, e) < 0)
 		return -1;
 	size_t pos = 0, line = 1, *st = NULL, cap = 0;
 	struct cols c = {-1, -1, -1, -1, 0};

@@ -15,13 +15,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-static char *join(const char *dir, const char *file)
-{
-	struct buf b = {0};
-	buf_printf(&b, "%s/%s", dir, file);
-	return b.p;
-}
-
 static void hex128(XXH128_hash_t h, char hex[33])
 {
 	snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.high64,
@@ -42,7 +35,7 @@ int shard_file_write(const char *dir, struct shard_entry *ent,
 	le_put32(hdr + 4, width == 2 ? SHARD_VERSION_U16 : SHARD_VERSION_U32);
 	le_put32(hdr + 8, (uint32_t)n);
 
-	char *path = join(dir, ent->file);
+	char *path = path_join(dir, ent->file);
 	struct output *o = output_open(path, 0, e);
 	if (!o) {
 		free(path);
@@ -62,8 +55,7 @@ int shard_file_write(const char *dir, struct shard_entry *ent,
 						 path, tokens[i]);
 				break;
 			}
-			block[k] = (unsigned char)tokens[i];
-			block[k + 1] = (unsigned char)(tokens[i] >> 8);
+			le_put16(block + k, (uint16_t)tokens[i]);
 		} else
 			le_put32(block + k, tokens[i]);
 		k += width;
@@ -137,8 +129,7 @@ static int check_ids(const char *path, const unsigned char *p, size_t ntok,
 		     struct llm_err *e)
 {
 	for (size_t i = 0; i < ntok; i++) {
-		uint32_t id = m->width == 2 ? (uint32_t)(p[2 * i] | p[2 * i + 1] << 8)
-					    : le_get32(p + 4 * i);
+		uint32_t id = m->width == 2 ? le_get16(p + 2 * i) : le_get32(p + 4 * i);
 		if (id >= m->vocab)
 			return llm_err_set(e, "%s: byte %llu: token id %u is not below the vocabulary size %u",
 					   path,
@@ -153,7 +144,7 @@ int shard_file_check(const char *dir, const struct manifest *m,
 		     const struct shard_entry *ent, shard_block_fn fn,
 		     void *ctx, struct llm_err *e)
 {
-	char *path = join(dir, ent->file);
+	char *path = path_join(dir, ent->file);
 	int rc = -1;
 	unsigned char *block = NULL;
 	XXH3_state_t *st = NULL;
@@ -257,7 +248,7 @@ static int plain_name(const char *s)
 int manifest_load(const char *dir, struct manifest *m, struct llm_err *e)
 {
 	memset(m, 0, sizeof *m);
-	char *path = join(dir, MANIFEST_NAME);
+	char *path = path_join(dir, MANIFEST_NAME);
 	json_error_t je;
 	json_t *root = json_load_file(path, 0, &je);
 	int rc = 0;
@@ -343,16 +334,10 @@ int manifest_save(const char *dir, const struct manifest *m,
 	json_object_set_new(root, "shards", list);
 	if (m->extra)
 		json_object_update_missing(root, m->extra);
-	char *text = json_dumps(root, JSON_INDENT(2));
+	char *path = path_join(dir, MANIFEST_NAME);
+	int rc = output_json(path, root, JSON_INDENT(2), e);
 	json_decref(root);
-	struct buf b = {0};
-	buf_puts(&b, text);
-	buf_putc(&b, '\n');
-	free(text);
-	char *path = join(dir, MANIFEST_NAME);
-	int rc = atomic_write_file(path, b.p, b.len, e);
 	free(path);
-	buf_free(&b);
 	return rc;
 }
 
@@ -374,7 +359,7 @@ struct shard_set {
 static int map_shard(const char *dir, const struct shard_entry *ent,
 		     unsigned width, struct mapped *mp, struct llm_err *e)
 {
-	char *path = join(dir, ent->file);
+	char *path = path_join(dir, ent->file);
 	int rc = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -476,8 +461,7 @@ int shard_set_read(const struct shard_set *s, uint64_t pos, uint32_t *dst,
 		size_t k = mp->n - off < n ? (size_t)(mp->n - off) : n;
 		const unsigned char *p = mp->base + SHARD_HEADER_BYTES + off * s->width;
 		for (size_t i = 0; i < k; i++)
-			dst[i] = s->width == 2 ? (uint32_t)(p[2 * i] | p[2 * i + 1] << 8)
-					       : le_get32(p + 4 * i);
+			dst[i] = s->width == 2 ? le_get16(p + 2 * i) : le_get32(p + 4 * i);
 		dst += k;
 		pos += k;
 		n -= k;

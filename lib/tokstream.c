@@ -16,12 +16,6 @@ unsigned tok_width_for(uint32_t vocab)
 	return vocab <= 65536 ? 2 : 4;
 }
 
-static void put_u16(unsigned char *p, unsigned v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
 int tok_write_header(struct output *o, const struct tok_header *h,
 		     struct llm_err *e)
 {
@@ -35,8 +29,8 @@ int tok_write_header(struct output *o, const struct tok_header *h,
 				   h->eot, h->vocab);
 	unsigned char hdr[TOK_HEADER_BYTES];
 	memcpy(hdr, TOK_MAGIC, 4);
-	put_u16(hdr + 4, TOK_VERSION);
-	put_u16(hdr + 6, h->width);
+	le_put16(hdr + 4, TOK_VERSION);
+	le_put16(hdr + 6, h->width);
 	le_put32(hdr + 8, h->vocab);
 	le_put32(hdr + 12, h->eot);
 	return output_write(o, hdr, sizeof hdr, e);
@@ -55,7 +49,7 @@ static int write_ids(struct output *o, const struct tok_header *h, int eot,
 			return llm_err_set(e, "token id %u is not below the vocabulary size %u",
 					   id, h->vocab);
 		if (h->width == 2)
-			put_u16(block + k, id);
+			le_put16(block + k, id);
 		else
 			le_put32(block + k, id);
 		k += h->width;
@@ -127,13 +121,13 @@ struct tok_reader *tok_open(const char *path, struct llm_err *e)
 	}
 	if (memcmp(r->raw, TOK_MAGIC, 4) != 0)
 		goto foreign;
-	unsigned version = r->raw[4] | (unsigned)r->raw[5] << 8;
+	unsigned version = le_get16(r->raw + 4);
 	if (version != TOK_VERSION) {
 		llm_err_set(e, "%s: token stream version %u is not supported (this is version %d)",
 			    name, version, TOK_VERSION);
 		goto fail;
 	}
-	r->h.width = r->raw[6] | (unsigned)r->raw[7] << 8;
+	r->h.width = le_get16(r->raw + 6);
 	r->h.vocab = le_get32(r->raw + 8);
 	r->h.eot = le_get32(r->raw + 12);
 	if ((r->h.width != 2 && r->h.width != 4) || r->h.vocab == 0 ||
@@ -168,7 +162,9 @@ uint64_t tok_reader_offset(const struct tok_reader *r)
 }
 
 /* Decode 64 2-byte ids into dst; returns the largest.  Two plain loops
- * of fixed length, which the compiler vectorises. */
+ * of fixed length, which the compiler vectorises.  The bytes are combined
+ * by hand: with le_get16() GCC 12 -O2 merges them into one 16-bit load
+ * and leaves the first loop scalar. */
 static uint32_t decode64(const unsigned char *restrict q,
 			 uint32_t *restrict dst)
 {
@@ -201,8 +197,7 @@ static size_t scan_ordinary(const unsigned char *restrict q, size_t avail,
 		}
 		size_t end = avail - i < 64 ? avail : i + 64;
 		for (; i < end; i++) {
-			uint32_t id = w == 2 ? (uint32_t)(q[2 * i] | q[2 * i + 1] << 8)
-					     : le_get32(q + 4 * i);
+			uint32_t id = w == 2 ? le_get16(q + 2 * i) : le_get32(q + 4 * i);
 			if (id >= vocab || id == eot)
 				return i;
 			dst[i] = id;
@@ -254,7 +249,7 @@ int tok_next_doc(struct tok_reader *r, const uint32_t **ids, size_t *n,
 				continue;
 		}
 		const unsigned char *p = r->raw + r->pos;
-		uint32_t id = w == 2 ? (uint32_t)(p[0] | p[1] << 8) : le_get32(p);
+		uint32_t id = w == 2 ? le_get16(p) : le_get32(p);
 		if (id >= r->h.vocab)
 			return llm_err_set(e, "%s: byte %llu: token id %u is not below the vocabulary size %u",
 					   name, (unsigned long long)r->offset, id, r->h.vocab);

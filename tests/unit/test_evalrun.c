@@ -21,6 +21,7 @@
 #include "output.h"
 #include "review.h"
 #include "rng.h"
+#include "lm_standin.h"
 
 static char dir[] = "/tmp/test_evalrun.XXXXXX";
 
@@ -68,27 +69,6 @@ static void dist(uint32_t prev, float *logp)
 		z += exp(i == (prev + 1) % 256 ? 6.0 : 0.0);
 	for (uint32_t i = 0; i < V; i++)
 		logp[i] = (float)((i == (prev + 1) % 256 ? 6.0 : 0.0) - log(z));
-}
-
-static int enc(void *ctx, const char *s, size_t n, struct lm_tokens *out,
-	       struct llm_err *e)
-{
-	(void)ctx;
-	(void)e;
-	for (size_t i = 0; i < n; i++)
-		lm_tokens_push(out, (unsigned char)s[i]);
-	return 0;
-}
-
-static int dec(void *ctx, const uint32_t *ids, size_t n, struct buf *out,
-	       struct llm_err *e)
-{
-	(void)ctx;
-	(void)e;
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] < 256)
-			buf_putc(out, (char)ids[i]);
-	return 0;
 }
 
 static int score(void *ctx, struct lm_request *req, int nreq, struct llm_err *e)

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "err.h"
 #include "evaltask.h"
+#include "input.h"
 #include "output.h"
 #include "rng.h"
 
@@ -317,17 +318,21 @@ static void test_jsonl(void **state)
 	assert_int_equal(jsonl_write(w, json_pack("{s:f, s:s}", "x", 0.1, "s", "t"), &e), 0);
 	assert_int_equal(output_commit(w, &e), 0);
 	struct buf b = {0};
-	assert_int_equal(file_read_all(out, &b, &e), 0);
+	assert_int_equal(input_read_all(out, &b, &e), 0);
 	assert_int_equal(b.len, strlen("{\"x\":0.1,\"s\":\"t\"}\n"));
 	assert_memory_equal(b.p, "{\"x\":0.1,\"s\":\"t\"}\n", b.len);
 	buf_free(&b);
-	assert_int_equal(json_save(out, json_pack("{s:i}", "k", 3), JSON_FILE, &e), 0);
-	assert_int_equal(file_read_all(out, &b, &e), 0);
+	json_t *k = json_pack("{s:i}", "k", 3);
+	assert_int_equal(output_json(out, k, JSON_FILE, &e), 0);
+	json_decref(k);
+	assert_int_equal(input_read_all(out, &b, &e), 0);
 	assert_int_equal(b.len, strlen("{\n  \"k\": 3\n}\n"));
 	assert_memory_equal(b.p, "{\n  \"k\": 3\n}\n", b.len);
 	buf_free(&b);
 	snprintf(out, sizeof out, "%s/no/such/dir/x.json", dir);
-	assert_int_equal(json_save(out, json_pack("{}"), JSON_FILE, &e), -1);
+	k = json_pack("{}");
+	assert_int_equal(output_json(out, k, JSON_FILE, &e), -1);
+	json_decref(k);
 	assert_non_null(strstr(e.msg, "no/such/dir"));
 }
 

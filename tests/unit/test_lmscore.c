@@ -16,6 +16,7 @@
 #include "err.h"
 #include "lm_model.h"
 #include "lmscore.h"
+#include "lm_standin.h"
 #include "model.h"
 #include "ops.h"
 #include "rng.h"
@@ -35,27 +36,6 @@ struct fake {
 	const uint32_t *doc;	/* [eot] + document, to check contexts */
 	size_t doc_n;
 };
-
-static int enc(void *ctx, const char *s, size_t n, struct lm_tokens *out,
-	       struct llm_err *e)
-{
-	(void)ctx;
-	(void)e;
-	for (size_t i = 0; i < n; i++)
-		lm_tokens_push(out, (unsigned char)s[i]);
-	return 0;
-}
-
-static int dec(void *ctx, const uint32_t *ids, size_t n, struct buf *out,
-	       struct llm_err *e)
-{
-	(void)ctx;
-	(void)e;
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] < 256)
-			buf_putc(out, (char)ids[i]);
-	return 0;
-}
 
 /* log p(next | prev): UNIFORM -log V; UPWARD prefers prev + 1 strongly. */
 static void dist(const struct fake *f, uint32_t prev, float *logp)
